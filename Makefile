@@ -1,0 +1,30 @@
+# Everyday commands. `make demo` and `make test` are the README's two Quickstart commands:
+# each builds .venv from scratch if needed (only Python 3.11+ required), then does its job.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test install lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: run modkit's main job on the seeds (install included)
+demo: $(STAMP)
+	$(BIN)/modkit threads seeds/
+
+## test: install and run the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install -q ruff && $(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info

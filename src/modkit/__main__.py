@@ -1,0 +1,3 @@
+from modkit.cli import main
+
+main()

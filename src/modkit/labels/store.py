@@ -1,0 +1,205 @@
+"""The label store: append-only JSONL files in ``labels/``, one per annotator.
+
+Each line is one :class:`LabelEvent`. The latest event for (comment, task, annotator) wins;
+an undo is a new event whose ``value`` is ``null``, never a rewrite. Every append takes an
+exclusive lock on the file, writes whole lines in one call, flushes and fsyncs, so a killed
+process leaves at most one torn last line, which readers report and skip without losing any
+earlier line; two writers at once lose nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from modkit.errors import ModkitError
+
+#: Where a label came from.
+SOURCES = ("manual", "import", "review", "adjudicated")
+
+_ANNOTATOR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+def text_sha(text: str) -> str:
+    """Fingerprint of a comment's text, to notice a label whose comment changed since."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def check_annotator(name: str) -> str:
+    if not _ANNOTATOR_RE.match(name or ""):
+        raise ModkitError(
+            f"annotator {name!r}: use 1-64 letters, digits, '.', '_', '@' or '-' (it names a file in labels/)"
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class LabelEvent:
+    """One judgement (or, with ``value=None``, the retraction of one)."""
+
+    comment_id: str
+    doc: str
+    task: str
+    value: str | None
+    annotator: str
+    time: str = field(default_factory=now_iso)
+    source: str = "manual"
+    note: str = ""
+    text_sha: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object], where: str) -> "LabelEvent":
+        try:
+            ev = cls(
+                comment_id=str(d["comment_id"]), doc=str(d.get("doc", "")), task=str(d["task"]),
+                value=None if d.get("value") is None else str(d["value"]),
+                annotator=str(d["annotator"]), time=str(d.get("time", "")),
+                source=str(d.get("source", "manual")), note=str(d.get("note") or ""),
+                text_sha=str(d.get("text_sha") or ""),
+            )
+        except KeyError as exc:
+            raise ModkitError(f"{where}: missing field {exc.args[0]!r}") from None
+        if ev.source not in SOURCES:
+            raise ModkitError(f"{where}: unknown source {ev.source!r}: expected one of {', '.join(SOURCES)}")
+        return ev
+
+
+Key = tuple[str, str, str]  # (comment_id, task, annotator)
+
+
+class LabelStore:
+    """All label files under one folder (default ``labels/``)."""
+
+    def __init__(self, root: str | Path = "labels") -> None:
+        self.root = Path(root)
+
+    # -- writing ------------------------------------------------------------------------------
+    def path_for(self, annotator: str) -> Path:
+        return self.root / f"{check_annotator(annotator)}.jsonl"
+
+    def append(self, events: Iterable[LabelEvent]) -> int:
+        """Append events durably (lock, one write per file, flush, fsync). Returns the count."""
+        by_file: dict[Path, list[str]] = {}
+        for ev in events:
+            if ev.source not in SOURCES:
+                raise ModkitError(f"unknown label source {ev.source!r}: expected one of {', '.join(SOURCES)}")
+            by_file.setdefault(self.path_for(ev.annotator), []).append(ev.to_json() + "\n")
+        self.root.mkdir(parents=True, exist_ok=True)
+        n = 0
+        for path, lines in by_file.items():
+            _append_lines(path, lines)
+            n += len(lines)
+        return n
+
+    # -- reading ------------------------------------------------------------------------------
+    def files(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.glob("*.jsonl") if _ANNOTATOR_RE.match(p.stem))
+
+    def annotators(self) -> list[str]:
+        return [p.stem for p in self.files()]
+
+    def events(self, warnings: list[str] | None = None) -> Iterator[LabelEvent]:
+        """Every event in every file, in file order. A torn or invalid line is skipped and
+        reported in ``warnings`` (file and line), never fatal."""
+        for path in self.files():
+            yield from read_events(path, warnings)
+
+    def current(self, warnings: list[str] | None = None) -> dict[Key, LabelEvent]:
+        """The latest event per (comment, task, annotator), retractions removed."""
+        latest: dict[Key, LabelEvent] = {}
+        for ev in self.events(warnings):
+            latest[(ev.comment_id, ev.task, ev.annotator)] = ev
+        return {k: ev for k, ev in latest.items() if ev.value is not None}
+
+    def resolved(self, warnings: list[str] | None = None) -> dict[tuple[str, str], "Resolved"]:
+        """One value per (comment, task): an ``adjudicated`` event if any (latest wins), else the
+        majority of annotators' current values; a tie gives ``value=None`` and ``tie=True``."""
+        cur = self.current(warnings)
+        groups: dict[tuple[str, str], list[LabelEvent]] = {}
+        for (cid, task, _), ev in cur.items():
+            groups.setdefault((cid, task), []).append(ev)
+        out: dict[tuple[str, str], Resolved] = {}
+        for key, evs in groups.items():
+            adjudicated = [e for e in evs if e.source == "adjudicated"]
+            if adjudicated:
+                best = max(adjudicated, key=lambda e: e.time)
+                out[key] = Resolved(key[0], best.doc, key[1], best.value, tuple(evs), False, True)
+                continue
+            counts: dict[str, int] = {}
+            for e in evs:
+                counts[e.value or ""] = counts.get(e.value or "", 0) + 1
+            top = max(counts.values())
+            winners = [v for v, n in counts.items() if n == top]
+            tie = len(winners) > 1
+            out[key] = Resolved(key[0], evs[0].doc, key[1], None if tie else winners[0], tuple(evs), tie, False)
+        return out
+
+
+@dataclass(frozen=True)
+class Resolved:
+    comment_id: str
+    doc: str
+    task: str
+    value: str | None  #: None when annotators tie
+    events: tuple[LabelEvent, ...]
+    tie: bool
+    adjudicated: bool
+
+
+def read_events(path: Path, warnings: list[str] | None = None) -> Iterator[LabelEvent]:
+    """Events of one file; invalid or torn lines are reported in ``warnings`` and skipped."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    lines = data.split(b"\n")
+    last = len(lines)
+    for i, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        where = f"{path}:{i}"
+        try:
+            d = json.loads(raw)
+            if not isinstance(d, dict):
+                raise ValueError("not a JSON object")
+            yield LabelEvent.from_dict(d, where)
+        except (ValueError, ModkitError) as exc:
+            if warnings is not None:
+                torn = i == last and not data.endswith(b"\n")
+                what = "torn last line (interrupted write?)" if torn else f"invalid line ({exc})"
+                warnings.append(f"{where}: {what}; skipped")
+
+
+def _append_lines(path: Path, lines: list[str]) -> None:
+    payload = "".join(lines).encode("utf-8")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size:
+            # A torn last line from a killed writer must not swallow the first new line.
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":
+                payload = b"\n" + payload
+        view = memoryview(payload)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

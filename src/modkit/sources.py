@@ -1,0 +1,61 @@
+"""Turn SOURCE arguments (a file, a folder, or a unique prefix) into page paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from modkit.errors import SourceError
+
+#: File endings modkit reads as pages when it walks a folder.
+PAGE_SUFFIXES = (".txt", ".csv", ".jsonl")
+
+
+def _is_page(path: Path) -> bool:
+    return path.is_file() and not path.name.startswith(".") and path.suffix.lower() in PAGE_SUFFIXES
+
+
+def resolve_source(source: str | Path) -> list[Path]:
+    """Resolve one SOURCE to the page files it names, in name order.
+
+    - a file: that file;
+    - a folder: every page file directly in it (``.txt``, ``.csv``, ``.jsonl``), in name order;
+    - otherwise a prefix: ``seeds/004`` is the one file whose path starts with ``seeds/004``.
+
+    Raises :class:`SourceError` (exit code 2) when nothing matches or a prefix is ambiguous,
+    naming the candidates.
+    """
+    path = Path(source)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        pages = sorted((p for p in path.iterdir() if _is_page(p)), key=lambda p: p.name)
+        if not pages:
+            raise SourceError(f"{source}: folder holds no page files ({', '.join(PAGE_SUFFIXES)})")
+        return pages
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise SourceError(f"{source}: no such file, folder or prefix")
+    candidates = sorted(
+        (p for p in parent.iterdir() if p.name.startswith(path.name) and _is_page(p)),
+        key=lambda p: p.name,
+    )
+    if not candidates:
+        raise SourceError(f"{source}: no such file, folder or prefix")
+    if len(candidates) > 1:
+        names = ", ".join(str(p) for p in candidates)
+        raise SourceError(f"{source}: ambiguous prefix, matches {len(candidates)} files: {names}")
+    return candidates
+
+
+def resolve_sources(sources: Iterable[str | Path]) -> list[Path]:
+    """Resolve several SOURCE arguments; each page appears once, in the order given."""
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for source in sources:
+        for page in resolve_source(source):
+            key = page.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(page)
+    return out

@@ -1,0 +1,178 @@
+"""The thread data model: immutable ``Comment`` records on a ``Thread`` (one page).
+
+Trees are never stored twice: each comment keeps only its ``parent_id``; children, depth checks
+and the reply tree are derived from it. Problems found while reading a page (a count mismatch,
+a missing timestamp, an undecodable byte...) are returned as data on the thread, not printed, so
+the CLI, the tests and the reports each show them their own way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """One comment of a page's comment section."""
+
+    id: str  #: stable id, see :func:`comment_id`
+    doc: str  #: the page's id (its file name without the ending)
+    parent_id: str  #: id of the comment it replies to; "" for a top-level comment
+    depth: int  #: 0 for a top-level comment, parent's depth + 1 for a reply
+    position: int  #: 1-based order of the comment on the page
+    author: str
+    timestamp: str  #: ISO 8601 ``YYYY-MM-DDTHH:MM`` (the page gives no zone); "" if missing
+    text: str  #: body, paragraphs separated by a blank line; may be ""
+    line: int = 0  #: line of the comment's header in its source file (0 if unknown)
+
+    @property
+    def is_reply(self) -> bool:
+        return bool(self.parent_id)
+
+
+#: Problem kinds found while reading a page.
+PROBLEM_KINDS = (
+    "no_comment_section",  # the page has no comment section at all
+    "count_mismatch",  # found fewer (or more) comments than the page declares
+    "truncated",  # the comment section never reaches its end marker
+    "missing_timestamp",  # a comment with no timestamp line
+    "skipped_level",  # a reply indented more than one level below its parent
+    "decode",  # bytes that are not UTF-8; decoded with replacements or as Latin-1
+    "orphan",  # a reply whose parent id is not on the page (CSV/JSONL input)
+    "cycle",  # parent links that loop (CSV/JSONL input)
+    "bad_row",  # a row skipped (CSV/JSONL input)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something worth telling the user about a page; never fatal on its own."""
+
+    kind: str
+    message: str
+    line: int = 0  #: line in the source file, 0 when it concerns the whole page
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A page: its article and the reply tree of its comment section."""
+
+    doc: str  #: the page's id: file name without the ending
+    source: str  #: path of the file read
+    sha256: str  #: of the file's bytes
+    title: str
+    article: str  #: article text with site boilerplate stripped
+    declared: int | None  #: comment count the page declares; None if it declares none
+    comments: tuple[Comment, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    has_comment_section: bool = True
+    format: str = "seed"  #: name of the reader that produced it
+    _index: dict[str, Comment] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index.update((c.id, c) for c in self.comments)
+
+    # -- derived facts ------------------------------------------------------------------------
+    @property
+    def found(self) -> int:
+        return len(self.comments)
+
+    @property
+    def max_depth(self) -> int:
+        """Deepest reply level (0 = only top-level comments; -1 = no comments)."""
+        return max((c.depth for c in self.comments), default=-1)
+
+    @property
+    def authors(self) -> list[str]:
+        """Distinct authors in order of first appearance."""
+        return list(dict.fromkeys(c.author for c in self.comments))
+
+    @property
+    def count_mismatch(self) -> bool:
+        return self.declared is not None and self.declared != self.found
+
+    def get(self, comment_id: str) -> Comment | None:
+        return self._index.get(comment_id)
+
+    def __getitem__(self, comment_id: str) -> Comment:
+        return self._index[comment_id]
+
+    def __contains__(self, comment_id: object) -> bool:
+        return comment_id in self._index
+
+    def children(self, comment_id: str = "") -> list[Comment]:
+        """Direct replies to ``comment_id`` ("" for the top-level comments), in page order."""
+        return [c for c in self.comments if c.parent_id == comment_id]
+
+    def parent(self, comment: Comment) -> Comment | None:
+        return self._index.get(comment.parent_id) if comment.parent_id else None
+
+    def ancestors(self, comment: Comment) -> list[Comment]:
+        """The chain of parents from the top-level comment down to the direct parent."""
+        chain: list[Comment] = []
+        seen = {comment.id}
+        current = self.parent(comment)
+        while current is not None and current.id not in seen:
+            chain.append(current)
+            seen.add(current.id)
+            current = self.parent(current)
+        return chain[::-1]
+
+    def walk(self) -> Iterator[Comment]:
+        """Comments in tree order (depth first, page order among siblings)."""
+        kids: dict[str, list[Comment]] = {}
+        for c in self.comments:
+            kids.setdefault(c.parent_id if c.parent_id in self._index else "", []).append(c)
+        stack = list(reversed(kids.get("", [])))
+        seen: set[str] = set()
+        while stack:
+            c = stack.pop()
+            if c.id in seen:
+                continue
+            seen.add(c.id)
+            yield c
+            stack.extend(reversed(kids.get(c.id, [])))
+
+
+def _norm_text(text: str) -> str:
+    # Identity must survive a CRLF re-save or trailing white space; nothing else is folded.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def content_key(doc: str, author: str, timestamp: str, text: str) -> str:
+    """The hash part of a comment id: 12 hex digits of BLAKE2b over the page id and content."""
+    payload = "\x1f".join((doc, author.strip(), timestamp.strip(), _norm_text(text)))
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=6).hexdigest()
+
+
+def comment_id(doc: str, author: str, timestamp: str, text: str, repeat: int = 1) -> str:
+    """A comment's stable id.
+
+    Rule (labels point at these ids, so it never changes without a migration):
+    ``c`` + 12 hex digits of BLAKE2b-48 over ``doc``, author, timestamp and text (line endings
+    and trailing spaces normalised). The n-th exact repeat (same page, author, timestamp and
+    text) in page order gets the suffix ``-n`` (``-2``, ``-3``...). Position and parent are not
+    part of the id, so a re-scrape of the same page that adds comments keeps every old id.
+    """
+    base = "c" + content_key(doc, author, timestamp, text)
+    return base if repeat <= 1 else f"{base}-{repeat}"
+
+
+class IdAssigner:
+    """Hands out ids for one page, applying the exact-repeat rule of :func:`comment_id`."""
+
+    def __init__(self, doc: str) -> None:
+        self.doc = doc
+        self._seen: dict[str, int] = {}
+
+    def __call__(self, author: str, timestamp: str, text: str) -> str:
+        base = comment_id(self.doc, author, timestamp, text)
+        n = self._seen.get(base, 0) + 1
+        self._seen[base] = n
+        return base if n == 1 else f"{base}-{n}"
