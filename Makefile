@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,8 +19,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/modkit threads seeds/
 
+## system-deps: Debian packages the tests drive for real (headless Chromium, tmux); root only
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v tmux >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium tmux) >/dev/null; \
+	  else echo "note: install chromium and tmux (Debian packages) for the browser and terminal tests"; fi; fi
+
 ## test: install and run the whole test suite
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -1,0 +1,1 @@
+"""CLI commands for the model area (registered on import). Filled in by its capability."""
