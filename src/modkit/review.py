@@ -1,0 +1,678 @@
+"""Review: moderators' decisions on flagged CSVs, back into labels and a decision log.
+
+>>> from modkit import review
+>>> result = review.import_review(["flagged.csv"], reviewer="ana")    # validate, then write
+>>> result.decisions, result.events, result.already
+>>> review.stats()                                                     # precision per flag, ...
+
+A flagged CSV (written by ``modkit flag``) comes back from LibreOffice, Excel or Google Sheets
+with a BOM, CRLF line ends, ``;`` or tab as delimiter, columns reordered or added, rows deleted,
+cells holding newlines. :func:`read_sheet` reads all of that, and undoes the formula
+neutralisation of ``modkit flag`` (a leading ``'`` before ``= + - @``, tab or CR).
+
+Each reviewed row becomes
+
+- label events in the :class:`~modkit.labels.LabelStore` (``source="review"``, annotator = the
+  reviewer, the flagging model and the decision in ``note``, ``text_sha`` of the current text),
+  mapped by :func:`label_values` (see its docstring for the rules), and
+- one record in the append-only decision log :class:`DecisionLog`
+  (``labels/review/decisions.jsonl``) that keeps what the system said (``system``: model, flags,
+  scores) apart from what the human decided (``decision``, ``reject_code``, ``corrections``,
+  ``note``).
+
+Every row is validated before anything is written: one problem per row, with its row number as
+the spreadsheet shows it (the header is row 1). Importing the same decisions twice adds nothing:
+each record carries a ``key`` over (reviewer, comment, decision, reject code, corrections, note)
+and a row whose key equals the reviewer's latest decision on that comment is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import hashlib
+import io
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from modkit.errors import ModkitError, ParseError
+from modkit.labels import LabelEvent, LabelStore, text_sha
+from modkit.labels.store import check_annotator
+from modkit.threads import Comment, Thread, iter_threads
+
+#: What a moderator can write in the ``decision`` column (empty = not reviewed).
+DECISIONS = ("approve", "reject", "escalate")
+#: Recorded for a row with corrections (``labels``) but no decision, and by the TUI's "correct".
+CORRECT = "correct"
+#: Recorded for a row with only a note (no decision, no corrections): log only, no label.
+NOTE = "note"
+#: Allowed ``reject_code`` values.
+REJECT_CODES = ("OFFENSIVE", "ABUSIVE", "SPAM", "HARASSMENT", "HATE_SPEECH", "IRRELEVANT", "OTHER")
+#: Characters ``modkit flag`` neutralises with a leading apostrophe (spreadsheet formula injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Columns a review CSV must have; all others are optional and extra ones are ignored.
+REQUIRED_COLUMNS = ("comment_id", "decision")
+#: Columns review reads when present.
+READ_COLUMNS = (
+    "comment_id", "doc", "decision", "reject_code", "note", "labels", "flags", "model", "text_sha",
+    "p_abusive", "p_uncivil", "p_offtopic", "reasons",
+)
+#: Where the decision log lives, relative to the labels folder. A sub-folder, so the label store
+#: (which reads ``labels/*.jsonl`` as annotator files) never mistakes it for an annotator.
+DECISION_LOG = Path("review") / "decisions.jsonl"
+
+# How decisions map onto label values (see label_values).
+CIVILITY, TOPIC = "civility", "topic"
+_FINE = {CIVILITY: "civil", TOPIC: "on"}
+_FLAG_TASK = {"abusive": (CIVILITY, "abusive"), "uncivil": (CIVILITY, "uncivil"), "offtopic": (TOPIC, "off")}
+_CODE_VALUE = {
+    "ABUSIVE": (CIVILITY, "abusive"), "HARASSMENT": (CIVILITY, "abusive"),
+    "HATE_SPEECH": (CIVILITY, "abusive"), "OFFENSIVE": (CIVILITY, "uncivil"),
+    "SPAM": (TOPIC, "off"), "IRRELEVANT": (TOPIC, "off"), "OTHER": None,
+}
+_SEVERITY = {"civil": 0, "uncivil": 1, "abusive": 2, "on": 0, "off": 1}
+
+
+# --------------------------------------------------------------------------------------------
+# Reading spreadsheets
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sheet:
+    """A CSV as a spreadsheet saved it: normalised column names and rows with their numbers."""
+
+    path: Path
+    columns: tuple[str, ...]
+    rows: tuple[tuple[int, dict[str, str]], ...]  #: (spreadsheet row number, cells by column)
+    delimiter: str
+    encoding: str
+    sha256: str  #: of the file's bytes
+
+
+def unneutralise(cell: str) -> str:
+    """Undo ``modkit flag``'s formula neutralisation: ``'=1+1`` -> ``=1+1``; anything else as is."""
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r":
+        return cell[1:]
+    return cell
+
+
+def neutralise(cell: str) -> str:
+    """What ``modkit flag`` does to a cell (the inverse of :func:`unneutralise`)."""
+    return "'" + cell if cell[:1] and cell[0] in "=+-@\t\r" else cell
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        # Excel on Windows saves "CSV" in the ANSI code page.
+        try:
+            return data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError as exc:
+            raise ParseError(path, None, f"not UTF-8, UTF-16 or Windows-1252 text ({exc.reason})") from None
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter of the header line: the most frequent of ``,`` ``;`` and tab in it."""
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _norm_column(name: str) -> str:
+    return re.sub(r"\s+", "_", name.replace("\ufeff", "").strip().lower())
+
+
+def read_sheet(path: str | Path) -> Sheet:
+    """Read a CSV saved by a spreadsheet program (BOM, CRLF, ``,`` ``;`` or tab, quoted newlines).
+
+    Column names are stripped and lower-cased; cells are un-neutralised (:func:`unneutralise`);
+    rows whose cells are all empty are dropped but still counted, so row numbers match what the
+    spreadsheet shows (the header is row 1). Raises :class:`ParseError` naming the file and row.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModkitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ModkitError(f"{path}: is a folder, expected a CSV file") from None
+    text, encoding = _decode(path, data)
+    if not text.strip():
+        raise ParseError(path, None, "empty file, expected a header row with comment_id and decision")
+    delimiter = _sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise ParseError(path, reader.line_num, f"row {reader.line_num + 0}: broken CSV ({exc})") from None
+    header = [_norm_column(c) for c in records[0]]
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise ParseError(path, 1, f"column {name!r} appears twice in the header")
+        seen.add(name)
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ParseError(
+            path, 1, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(header has: {', '.join(h for h in header if h) or 'nothing'}; delimiter {delimiter!r})",
+        )
+    rows: list[tuple[int, dict[str, str]]] = []
+    for number, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        cells = {name: unneutralise(record[i]) if i < len(record) else "" for i, name in enumerate(header) if name}
+        rows.append((number, cells))
+    return Sheet(path, tuple(header), tuple(rows), delimiter, encoding, hashlib.sha256(data).hexdigest())
+
+
+# --------------------------------------------------------------------------------------------
+# Rows to decisions
+# --------------------------------------------------------------------------------------------
+def parse_flags(cell: str) -> tuple[str, ...]:
+    """``"abusive;off_topic"`` -> ``("abusive", "offtopic")``: split on ``; , |`` or spaces,
+    lower-cased, ``_``/``-`` dropped so ``off-topic``, ``off_topic`` and ``offtopic`` agree."""
+    names = (re.sub(r"[_\-]", "", f.strip().lower()) for f in re.split(r"[;,|\s]+", cell or ""))
+    return tuple(dict.fromkeys(n for n in names if n and n not in ("none", "nan")))
+
+
+def parse_corrections(cell: str) -> dict[str, str]:
+    """``"civility=uncivil topic=on"`` (spaces, ``;`` or ``,`` between) -> ``{task: value}``.
+    Raises ValueError naming the bad part."""
+    out: dict[str, str] = {}
+    for part in re.split(r"[;,\s]+", (cell or "").strip()):
+        if not part:
+            continue
+        task, sep, value = part.partition("=")
+        if not sep:
+            task, sep, value = part.partition(":")
+        if not sep or not task.strip() or not value.strip():
+            raise ValueError(f"correction {part!r} is not TASK=VALUE (e.g. civility=uncivil topic=on)")
+        out[task.strip().lower()] = value.strip().lower()
+    return out
+
+
+def label_values(
+    decision: str, flags: Sequence[str], reject_code: str = "", corrections: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The label values a review decision stands for, as ``{task: value}``.
+
+    - ``approve`` (the flag was wrong: the comment is fine): every task a flag was raised on gets
+      its fine value (``abusive``/``uncivil`` -> ``civility=civil``, ``offtopic`` -> ``topic=on``);
+      a row with no flags (a comment queued for its uncertainty) gets ``civility=civil topic=on``.
+    - ``reject`` (the flag was right): each flag gives its value (``abusive`` -> ``civility=abusive``,
+      ``uncivil`` -> ``civility=uncivil``, ``offtopic`` -> ``topic=off``; the more severe wins when
+      two flags share a task); a ``reject_code`` adds or raises one: ABUSIVE, HARASSMENT,
+      HATE_SPEECH -> ``civility=abusive``; OFFENSIVE -> ``civility=uncivil``; SPAM, IRRELEVANT ->
+      ``topic=off``; OTHER adds nothing.
+    - ``escalate``, ``correct`` and ``note``: no value of their own.
+    - corrections (``labels`` column) override all of the above, task by task.
+    """
+    values: dict[str, str] = {}
+
+    def put(task: str, value: str) -> None:
+        if task not in values or _SEVERITY.get(value, 0) > _SEVERITY.get(values[task], 0):
+            values[task] = value
+
+    mapped = [_FLAG_TASK[f] for f in flags if f in _FLAG_TASK]
+    if decision == "approve":
+        tasks = {task for task, _ in mapped} or set(_FINE)
+        for task in sorted(tasks):
+            values[task] = _FINE[task]
+    elif decision == "reject":
+        for task, value in mapped:
+            put(task, value)
+        code = _CODE_VALUE.get(reject_code)
+        if code:
+            put(*code)
+    values.update(corrections or {})
+    return values
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One moderator decision on one comment, validated against the pages and the schema."""
+
+    comment_id: str
+    doc: str
+    decision: str  #: approve, reject, escalate or correct
+    reviewer: str
+    reject_code: str = ""
+    note: str = ""
+    corrections: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  #: label values written (label_values)
+    model: str = ""  #: the model that flagged the comment
+    flags: tuple[str, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+    text_sha: str = ""  #: of the comment's current text
+    file: str = ""
+    row: int = 0
+
+    @property
+    def key(self) -> str:
+        """Idempotence key: same reviewer, comment and decision content -> same key."""
+        payload = json.dumps(
+            [self.reviewer, self.comment_id, self.decision, self.reject_code,
+             sorted(self.corrections.items()), self.note.strip()],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+    def label_note(self) -> str:
+        parts = [f"review {self.decision}"]
+        if self.reject_code:
+            parts.append(self.reject_code)
+        if self.flags:
+            parts.append("flags=" + ",".join(self.flags))
+        if self.model:
+            parts.append(f"model={self.model}")
+        if self.note:
+            parts.append(f"note={self.note}")
+        return "; ".join(parts)
+
+    def events(self, time: str) -> list[LabelEvent]:
+        return [
+            LabelEvent(
+                comment_id=self.comment_id, doc=self.doc, task=task, value=value, annotator=self.reviewer,
+                time=time, source="review", note=self.label_note(), text_sha=self.text_sha,
+            )
+            for task, value in sorted(self.values.items())
+        ]
+
+    def record(self, time: str) -> dict[str, object]:
+        """The decision-log line: the human decision apart from what the system said."""
+        return {
+            "key": self.key, "time": time, "reviewer": self.reviewer,
+            "comment_id": self.comment_id, "doc": self.doc,
+            "decision": self.decision, "reject_code": self.reject_code,
+            "corrections": self.corrections, "note": self.note, "labels": self.values,
+            "system": {"model": self.model, "flags": list(self.flags), "scores": self.scores},
+            "text_sha": self.text_sha, "file": self.file, "row": self.row,
+        }
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    file: str
+    row: int
+    comment_id: str
+    problem: str
+
+    def __str__(self) -> str:
+        who = f" ({self.comment_id})" if self.comment_id else ""
+        return f"{self.file}: row {self.row}{who}: {self.problem}"
+
+
+class ReviewError(ModkitError):
+    """Some rows are invalid; nothing was written. ``problems`` holds one entry per bad row."""
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        self.problems = list(problems)
+        files = sorted({p.file for p in problems})
+        lines = [str(p) for p in problems]
+        lines.append(
+            f"{len(problems)} invalid row{'s' if len(problems) != 1 else ''} in {', '.join(files)}: "
+            "nothing written (fix them, or pass --skip-invalid to import the valid rows)"
+        )
+        super().__init__("\n".join(lines))
+
+
+class PageIndex:
+    """The comments review checks rows against, found by id (and by ``doc`` when given)."""
+
+    def __init__(self, threads: Iterable[Thread]) -> None:
+        self.threads: dict[str, Thread] = {}
+        self.by_id: dict[str, list[Comment]] = {}
+        for t in threads:
+            self.threads[t.doc] = t
+            for c in t.comments:
+                self.by_id.setdefault(c.id, []).append(c)
+
+    @classmethod
+    def read(cls, pages: str | Path | Iterable[str | Path]) -> "PageIndex":
+        return cls(iter_threads(pages))
+
+    def find(self, comment_id: str, doc: str = "") -> tuple[Comment | None, str]:
+        """The comment, or None and why not."""
+        if doc:
+            t = self.threads.get(doc)
+            if t is None:
+                return None, f"page {doc!r} (doc column) is not among the pages read"
+            c = t.get(comment_id)
+            return (c, "") if c else (None, f"unknown comment id {comment_id!r} on page {doc}")
+        found = self.by_id.get(comment_id, [])
+        if len(found) == 1:
+            return found[0], ""
+        if not found:
+            return None, f"unknown comment id {comment_id!r}"
+        return None, f"comment id {comment_id!r} is on several pages; give its doc column"
+
+
+def _allowed_values(labels: str | Path) -> dict[str, tuple[str, ...]]:
+    """The schema's tasks and values: ``labels/schema.toml`` when the folder has one."""
+    from modkit.labels.schema import DEFAULT_SCHEMA_TOML, load_schema, parse_schema
+
+    root = Path(labels)
+    schema = load_schema(root) if root.is_dir() else parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
+    return {task.name: tuple(task.names) for task in schema.tasks}
+
+
+def _float(cell: str) -> float | None:
+    try:
+        return float(cell.replace(",", ".")) if cell.strip() else None
+    except ValueError:
+        return None
+
+
+def check_sheet(
+    sheet: Sheet, reviewer: str, pages: PageIndex, allowed: Mapping[str, Sequence[str]],
+) -> tuple[list[Decision], list[RowProblem], int]:
+    """Validate every row: ``(decisions, problems, rows not reviewed)``. Writes nothing."""
+    decisions: list[Decision] = []
+    problems: list[RowProblem] = []
+    unreviewed = 0
+    decided: dict[str, tuple[int, str]] = {}
+    name = str(sheet.path)
+    for number, cells in sheet.rows:
+        cid = cells.get("comment_id", "").strip()
+
+        def bad(problem: str) -> None:
+            problems.append(RowProblem(name, number, cid, problem))  # noqa: B023
+
+        decision = cells.get("decision", "").strip().lower()
+        code = cells.get("reject_code", "").strip().upper().replace(" ", "_").replace("-", "_")
+        note = cells.get("note", "").strip()
+        try:
+            corrections = parse_corrections(cells.get("labels", ""))
+        except ValueError as exc:
+            bad(str(exc))
+            continue
+        if not decision and not corrections:
+            if code:
+                bad(f"reject_code {code} given but decision is empty: write reject (or clear the code)")
+                continue
+            if not note:
+                unreviewed += 1
+                continue
+        if not cid:
+            bad("empty comment_id")
+            continue
+        if decision and decision not in DECISIONS:
+            bad(f"unknown decision {decision!r}: expected one of {', '.join(DECISIONS)} (or empty)")
+            continue
+        decision = decision or (CORRECT if corrections else NOTE)
+        if code and code not in REJECT_CODES:
+            bad(f"unknown reject_code {code!r}: expected one of {', '.join(REJECT_CODES)}")
+            continue
+        if code and decision != "reject":
+            bad(f"reject_code {code} given with decision {decision}: a reject_code goes with reject")
+            continue
+        wrong = [f"{t}={v}" for t, v in corrections.items() if t not in allowed]
+        if wrong:
+            bad(f"unknown task in correction {wrong[0]!r}: expected one of {', '.join(allowed)}")
+            continue
+        wrong = [(t, v) for t, v in corrections.items() if v not in allowed[t]]
+        if wrong:
+            t, v = wrong[0]
+            bad(f"unknown {t} {v!r} in labels: expected one of {', '.join(allowed[t])}")
+            continue
+        comment, why = pages.find(cid, cells.get("doc", "").strip())
+        if comment is None:
+            bad(why)
+            continue
+        current = text_sha(comment.text)
+        flagged_sha = cells.get("text_sha", "").strip()
+        if flagged_sha and flagged_sha != current:
+            bad(f"comment text changed since it was flagged (text_sha {flagged_sha} in the CSV, "
+                f"{current} on page {comment.doc}): flag it again")
+            continue
+        flags = parse_flags(cells.get("flags", ""))
+        if decision == "reject" and not code and not corrections and not any(f in _FLAG_TASK for f in flags):
+            bad("reject of a comment with no flag: give a reject_code or labels (e.g. civility=uncivil)")
+            continue
+        values = label_values(decision, flags, code, corrections)
+        unknown = [(t, v) for t, v in values.items() if t not in allowed or v not in allowed[t]]
+        if unknown:  # the schema was changed so the review mapping no longer fits it
+            t, v = unknown[0]
+            have = ", ".join(k + ": " + "/".join(vs) for k, vs in allowed.items())
+            raise ModkitError(
+                f"review maps {decision} to {t}={v}, which the label schema does not have ({have})"
+            )
+        scores = {k: f for k in ("p_abusive", "p_uncivil", "p_offtopic") if (f := _float(cells.get(k, ""))) is not None}
+        d = Decision(
+            comment_id=comment.id, doc=comment.doc, decision=decision, reviewer=reviewer,
+            reject_code=code, note=note, corrections=corrections, values=values,
+            model=cells.get("model", "").strip(), flags=flags, scores=scores, text_sha=current,
+            file=sheet.path.name, row=number,
+        )
+        if cid in decided:
+            first_row, first_key = decided[cid]
+            if first_key != d.key:
+                bad(f"comment decided twice with different decisions (rows {first_row} and {number})")
+            continue
+        decided[cid] = (number, d.key)
+        decisions.append(d)
+    return decisions, problems, unreviewed
+
+
+# --------------------------------------------------------------------------------------------
+# The decision log
+# --------------------------------------------------------------------------------------------
+class DecisionLog:
+    """Append-only JSONL of moderation decisions (``labels/review/decisions.jsonl``).
+
+    One JSON object per line (see :meth:`Decision.record`): ``key, time, reviewer, comment_id,
+    doc, decision, reject_code, corrections, note, labels, system{model, flags, scores}, text_sha,
+    file, row``. Appends lock the file, write whole lines in one call and fsync, like the label
+    store; a torn last line is reported and skipped by readers.
+    """
+
+    def __init__(self, labels: str | Path = "labels") -> None:
+        self.path = Path(labels) / DECISION_LOG
+
+    def append(self, records: Sequence[Mapping[str, object]]) -> int:
+        if not records:
+            return 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lines = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
+        _append(self.path, lines.encode("utf-8"))
+        return len(records)
+
+    def records(self, warnings: list[str] | None = None) -> Iterator[dict]:
+        if not self.path.is_file():
+            return
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        for i, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+                if not isinstance(rec, dict) or "comment_id" not in rec or "decision" not in rec:
+                    raise ValueError("not a decision record")
+            except ValueError as exc:
+                if warnings is not None:
+                    torn = i == len(lines) and not data.endswith(b"\n")
+                    what = "torn last line (interrupted write?)" if torn else f"invalid line ({exc})"
+                    warnings.append(f"{self.path}:{i}: {what}; skipped")
+                continue
+            yield rec
+
+    def latest(self, warnings: list[str] | None = None) -> dict[tuple[str, str], dict]:
+        """The latest decision per (reviewer, comment)."""
+        out: dict[tuple[str, str], dict] = {}
+        for rec in self.records(warnings):
+            out[(str(rec.get("reviewer", "")), str(rec["comment_id"]))] = rec
+        return out
+
+
+def _append(path: Path, payload: bytes) -> None:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size:  # never glue the first new line onto a torn last line
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":
+                payload = b"\n" + payload
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------
+# Import
+# --------------------------------------------------------------------------------------------
+@dataclass
+class ReviewResult:
+    """What an import did."""
+
+    decisions: int = 0  #: decisions added to the log
+    events: int = 0  #: label events added
+    already: int = 0  #: decisions skipped because the log already holds them
+    unreviewed: int = 0  #: rows with an empty decision
+    skipped: list[RowProblem] = field(default_factory=list)  #: invalid rows (with skip_invalid)
+    by_decision: Counter = field(default_factory=Counter)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def plan_review(
+    files: Iterable[str | Path], reviewer: str, *, pages: str | Path | Iterable[str | Path] = "seeds",
+    labels: str | Path = "labels",
+) -> tuple[list[Decision], list[RowProblem], int]:
+    """Read and validate review CSVs without writing: ``(decisions, problems, unreviewed)``."""
+    check_annotator(reviewer)
+    allowed = _allowed_values(labels)
+    index = pages if isinstance(pages, PageIndex) else PageIndex.read(pages)
+    decisions: list[Decision] = []
+    problems: list[RowProblem] = []
+    unreviewed = 0
+    for f in files:
+        d, p, u = check_sheet(read_sheet(f), reviewer, index, allowed)
+        decisions += d
+        problems += p
+        unreviewed += u
+    return decisions, problems, unreviewed
+
+
+def record_decisions(
+    decisions: Sequence[Decision], labels: str | Path = "labels", time: str | None = None,
+) -> ReviewResult:
+    """Write validated decisions: label events first, then the decision log (so a crash in
+    between is repaired by importing again). Decisions equal to the reviewer's latest logged one
+    on the same comment are skipped."""
+    time = time or now_iso()
+    log = DecisionLog(labels)
+    latest = log.latest()
+    result = ReviewResult()
+    new: list[Decision] = []
+    for d in decisions:
+        prev = latest.get((d.reviewer, d.comment_id))
+        if prev is not None and prev.get("key") == d.key:
+            result.already += 1
+            continue
+        new.append(d)
+    events = [ev for d in new for ev in d.events(time)]
+    result.events = LabelStore(labels).append(events) if events else 0
+    result.decisions = log.append([d.record(time) for d in new])
+    result.by_decision.update(d.decision for d in new)
+    return result
+
+
+def import_review(
+    files: Iterable[str | Path], reviewer: str, *, pages: str | Path | Iterable[str | Path] = "seeds",
+    labels: str | Path = "labels", skip_invalid: bool = False, time: str | None = None,
+) -> ReviewResult:
+    """Import moderators' decisions from flagged CSVs into ``labels`` (label events + decision log).
+
+    ``pages`` are the page files the comments are checked against (default ``seeds/``). Every row
+    is validated first; if any is invalid, raises :class:`ReviewError` (one problem per row) and
+    writes nothing, unless ``skip_invalid``: then the valid rows are imported and the invalid ones
+    are listed in ``result.skipped``.
+    """
+    decisions, problems, unreviewed = plan_review(files, reviewer, pages=pages, labels=labels)
+    if problems and not skip_invalid:
+        raise ReviewError(problems)
+    result = record_decisions(decisions, labels, time)
+    result.unreviewed = unreviewed
+    result.skipped = problems
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Stats
+# --------------------------------------------------------------------------------------------
+@dataclass
+class FlagStats:
+    flag: str
+    reviewed: int = 0
+    approve: int = 0
+    reject: int = 0
+    escalate: int = 0
+    corrections: Counter = field(default_factory=Counter)
+
+    @property
+    def precision(self) -> float | None:
+        """Share of decided flags the moderators found right: reject / (approve + reject)."""
+        n = self.approve + self.reject
+        return self.reject / n if n else None
+
+
+@dataclass
+class ReviewStats:
+    flags: dict[str, FlagStats]
+    reviewers: dict[str, Counter]
+    audit: list[dict]
+    warnings: list[str]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "flags": {
+                k: {**{n: v for n, v in asdict(f).items() if n != "corrections"},
+                    "precision": f.precision, "corrections": dict(f.corrections.most_common())}
+                for k, f in self.flags.items()
+            },
+            "reviewers": {k: dict(v) for k, v in self.reviewers.items()},
+            "audit": self.audit,
+        }
+
+
+def stats(labels: str | Path = "labels") -> ReviewStats:
+    """Per flag: rows reviewed, approve/reject/escalate, precision, most common corrections
+    (each reviewer's latest decision per comment counts); per reviewer: decisions by kind;
+    the audit trail: every logged decision in order (who, what, when, which file and row)."""
+    warnings: list[str] = []
+    log = DecisionLog(labels)
+    audit = list(log.records(warnings))
+    flags: dict[str, FlagStats] = {}
+    reviewers: dict[str, Counter] = {}
+    for rec in log.latest().values():
+        decision = str(rec["decision"])
+        reviewers.setdefault(str(rec.get("reviewer", "")), Counter())[decision] += 1
+        system = rec.get("system") or {}
+        for flag in system.get("flags") or ["(none)"]:
+            fs = flags.setdefault(flag, FlagStats(flag))
+            fs.reviewed += 1
+            if decision in ("approve", "reject", "escalate"):
+                setattr(fs, decision, getattr(fs, decision) + 1)
+            for task, value in (rec.get("corrections") or {}).items():
+                fs.corrections[f"{task}={value}"] += 1
+    for c in reviewers.values():
+        c["total"] = sum(c.values())
+    return ReviewStats(dict(sorted(flags.items())), dict(sorted(reviewers.items())), audit, warnings)
