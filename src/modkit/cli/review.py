@@ -124,3 +124,20 @@ def _stats(labels: Path, as_json: bool, audit: int) -> None:
             f"{system.get('model') or '?'}: {flags}", f"{r.get('file', '')}:{r.get('row', '')}",
         )
     out.print(t)
+
+
+@command(app, "report")
+def report_cmd(
+    sources: Annotated[list[str], typer.Argument(help="Page files, folders or unique prefixes (seeds/).")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
+    flags: Annotated[Path | None, typer.Option(
+        "--flags", help="A flag CSV from `modkit flag` (or its reviewed copy): flags and scores as badges.")] = None,
+    title: Annotated[str, typer.Option("--title", help="Heading of the report.")] = "modkit thread report",
+) -> None:
+    """Write one self-contained HTML report: reply trees, flags and scores, filters by flag and author."""
+    from modkit import report as report_api
+
+    s = report_api.write_report(sources, out_path, flags=flags, title=title)
+    if s.unmatched_flags:
+        warn(f"{flags}: {s.unmatched_flags} rows name comments on none of the pages given")
+    err.print(f"wrote {out_path}: {s.pages} pages, {s.comments} comments, {s.flagged} flagged", highlight=False)

@@ -1,0 +1,264 @@
+"""Thread report: one self-contained HTML file of reply trees, flags and scores.
+
+>>> from modkit import report
+>>> report.write_report(["seeds/"], "report.html", flags="flagged.csv")
+
+The file needs no network: CSS and JavaScript are inline, nothing is fetched. Each page shows
+its article title and its reply tree as nested ``<details>`` elements (click a comment's header
+to fold its replies), each comment's flags and scores as coloured badges, and the page's
+problems (fewer comments found than declared...). At the top: counts, and filters by flag and by
+author; a comment that does not match is hidden unless one of its replies matches, in which case
+it stays as dimmed context. All page text is HTML-escaped: a comment holding ``<script>`` shows
+as text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modkit.errors import ModkitError
+from modkit.review import parse_flags, read_sheet
+from modkit.threads import Comment, Thread, iter_threads
+
+#: Score columns of the flag CSV shown as badges, with their short labels.
+SCORES = (("p_abusive", "abusive"), ("p_uncivil", "uncivil"), ("p_offtopic", "off-topic"))
+
+
+@dataclass(frozen=True)
+class FlagInfo:
+    """What ``modkit flag`` said about one comment (a row of the flag CSV)."""
+
+    flags: tuple[str, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+    stance: str = ""
+    reasons: str = ""
+    priority: str = ""
+    model: str = ""
+    decision: str = ""  #: a moderator's decision, when the CSV came back reviewed
+
+
+def read_flags(path: str | Path) -> dict[str, FlagInfo]:
+    """The flag CSV (as written by ``modkit flag`` or re-saved by a spreadsheet), by comment id."""
+    sheet = read_sheet(path)
+    out: dict[str, FlagInfo] = {}
+    for number, cells in sheet.rows:
+        cid = cells.get("comment_id", "").strip()
+        if not cid:
+            raise ModkitError(f"{path}: row {number}: empty comment_id")
+        scores: dict[str, float] = {}
+        for col, _ in SCORES:
+            raw = cells.get(col, "").strip()
+            if raw:
+                try:
+                    scores[col] = float(raw.replace(",", "."))
+                except ValueError:
+                    raise ModkitError(f"{path}: row {number}: {col} {raw!r} is not a number") from None
+        out[cid] = FlagInfo(
+            flags=parse_flags(cells.get("flags", "")), scores=scores, stance=cells.get("stance", "").strip(),
+            reasons=cells.get("reasons", "").strip(), priority=cells.get("priority", "").strip(),
+            model=cells.get("model", "").strip(), decision=cells.get("decision", "").strip().lower(),
+        )
+    return out
+
+
+@dataclass
+class ReportSummary:
+    pages: int = 0
+    comments: int = 0
+    flagged: int = 0
+    by_flag: Counter = field(default_factory=Counter)
+    unmatched_flags: int = 0  #: flag CSV rows whose comment is on none of the pages
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _score_class(p: float) -> str:
+    return "hi" if p >= 0.5 else "mid" if p >= 0.25 else "lo"
+
+
+def _comment_html(t: Thread, c: Comment, flags: Mapping[str, FlagInfo], kids: dict[str, list[Comment]]) -> str:
+    info = flags.get(c.id, FlagInfo())
+    badges = "".join(f'<span class="badge flag flag-{_e(f)}">{_e(f)}</span>' for f in info.flags)
+    for col, label in SCORES:
+        if col in info.scores:
+            p = info.scores[col]
+            badges += f'<span class="badge score {_score_class(p)}" title="{_e(col)}">{_e(label)} {p:.2f}</span>'
+    if info.stance:
+        badges += f'<span class="badge stance">{_e(info.stance)}</span>'
+    if info.decision:
+        badges += f'<span class="badge decision">{_e(info.decision)}</span>'
+    reasons = f'<div class="reasons">why: {_e(info.reasons)}</div>' if info.reasons else ""
+    text = _e(c.text) if c.text else '<span class="none">(empty comment)</span>'
+    replies = kids.get(c.id, [])
+    inner = "".join(_comment_html(t, k, flags, kids) for k in replies)
+    n = f'<span class="replies">{len(replies)} repl{"y" if len(replies) == 1 else "ies"}</span>' if replies else ""
+    return (
+        f'<details open class="comment" id="c-{_e(c.id)}" data-id="{_e(c.id)}" data-author="{_e(c.author)}" '
+        f'data-flags="{_e(" ".join(info.flags))}" data-depth="{c.depth}">'
+        f'<summary><span class="author">{_e(c.author or "(no author)")}</span>'
+        f'<time>{_e(c.timestamp or "no time")}</time>{badges}{n}</summary>'
+        f'<div class="body"><div class="text">{text}</div>{reasons}'
+        f'<div class="meta">{_e(c.id)}</div></div>'
+        f'<div class="children">{inner}</div></details>'
+    )
+
+
+def _page_html(t: Thread, flags: Mapping[str, FlagInfo]) -> str:
+    kids: dict[str, list[Comment]] = {}
+    for c in t.comments:
+        kids.setdefault(c.parent_id if c.parent_id in t else "", []).append(c)
+    declared = "" if t.declared is None else f" of {t.declared} declared"
+    flagged = sum(1 for c in t.comments if flags.get(c.id, FlagInfo()).flags)
+    if t.comments:
+        body = "".join(_comment_html(t, c, flags, kids) for c in kids.get("", []))
+        count = f"{t.found} comments{declared}, {flagged} flagged, {len(t.authors)} authors"
+    else:
+        what = "no comment section" if not t.has_comment_section else "a comment section with no comments"
+        body = f'<p class="empty">No comments: this page has {what}.</p>'
+        count = "no comments"
+    problems = "".join(
+        f"<li>{_e(p.message)}</li>" for p in t.problems if p.kind != "no_comment_section"
+    )
+    problems = f'<ul class="problems">{problems}</ul>' if problems else ""
+    return (
+        f'<section class="page" id="page-{_e(t.doc)}" data-doc="{_e(t.doc)}">'
+        f'<h2>{_e(t.title or t.doc)}</h2>'
+        f'<p class="pageinfo"><code>{_e(t.doc)}</code> · {_e(count)}</p>{problems}'
+        f'<div class="tree">{body}</div></section>'
+    )
+
+
+_CSS = """
+:root{--fg:#1d2330;--muted:#667085;--line:#d0d5dd;--bg:#f8f9fb}
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+color:var(--fg);background:var(--bg);margin:0}
+header{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);padding:10px 24px;z-index:2}
+header h1{font-size:18px;margin:0 0 6px}
+.counts span{display:inline-block;margin-right:14px;color:var(--muted)}.counts b{color:var(--fg)}
+.filters{margin-top:6px}.filters label{margin-right:16px;color:var(--muted)}
+.filters select{font:inherit;padding:2px 4px}#shown{color:var(--muted)}
+main{padding:8px 24px 40px;max-width:1100px}
+.page{background:#fff;border:1px solid var(--line);border-radius:8px;margin:16px 0;padding:8px 16px 12px}
+.page h2{font-size:17px;margin:6px 0 2px}.pageinfo{color:var(--muted);margin:0 0 8px;font-size:13px}
+.problems{color:#9a3412;font-size:13px;margin:0 0 8px}
+.empty{color:var(--muted);font-style:italic}
+details.comment{border-left:3px solid var(--line);margin:6px 0 6px 0;padding-left:10px}
+details.comment details.comment{margin-left:14px}
+details.comment[data-flags]:not([data-flags=""]){border-left-color:#f97066}
+summary{cursor:pointer;list-style-position:outside}
+.author{font-weight:600;margin-right:8px}time{color:var(--muted);font-size:13px;margin-right:8px}
+.replies{color:var(--muted);font-size:12px;margin-left:6px}
+.text{white-space:pre-wrap;overflow-wrap:anywhere;margin:2px 0}.none{color:var(--muted);font-style:italic}
+.reasons{font-size:12px;color:#9a3412}.meta{font-size:11px;color:#98a2b3}
+.badge{display:inline-block;font-size:11.5px;border-radius:10px;padding:0 7px;margin:0 3px;border:1px solid transparent}
+.flag{color:#fff;background:#667085;font-weight:600}
+.flag-abusive{background:#d92d20}.flag-uncivil{background:#f79009}.flag-offtopic{background:#1570ef}
+.score.hi{background:#fee4e2;border-color:#fda29b;color:#912018}
+.score.mid{background:#fef0c7;border-color:#fec84b;color:#93370d}
+.score.lo{background:#f2f4f7;border-color:#e4e7ec;color:#475467}
+.stance{background:#ecfdf3;color:#05603a;border-color:#a6f4c5}
+.decision{background:#f4ebff;color:#53389e;border-color:#d6bbfb}
+.hidden{display:none}.context>summary,.context>.body{opacity:.45}
+"""
+
+_JS = """
+(function(){
+  var flagSel=document.getElementById('flag-filter'), authSel=document.getElementById('author-filter');
+  var shown=document.getElementById('shown');
+  function matches(el){
+    var f=flagSel.value, a=authSel.value, flags=(el.dataset.flags||'').split(' ').filter(Boolean);
+    var okF = f==='' || (f==='*' ? flags.length>0 : f==='-' ? flags.length===0 : flags.indexOf(f)>=0);
+    var okA = a==='' || el.dataset.author===a;
+    return okF && okA;
+  }
+  function apply(){
+    var n=0, all=document.querySelectorAll('details.comment');
+    // children before parents: a parent stays (dimmed) when a reply matches
+    for(var i=all.length-1;i>=0;i--){
+      var el=all[i], m=matches(el), kid=false, kids=el.querySelector(':scope>.children').children;
+      for(var j=0;j<kids.length;j++){ if(!kids[j].classList.contains('hidden')) kid=true; }
+      el.classList.toggle('hidden', !m && !kid);
+      el.classList.toggle('context', !m && kid);
+      if(m) n++;
+    }
+    document.querySelectorAll('section.page').forEach(function(p){
+      var any=p.querySelector('details.comment:not(.hidden)'), has=p.querySelector('details.comment');
+      p.classList.toggle('hidden', !!has && !any && (flagSel.value!=='' || authSel.value!==''));
+    });
+    shown.textContent = 'showing '+n+' of '+all.length+' comments';
+  }
+  flagSel.addEventListener('change',apply); authSel.addEventListener('change',apply);
+  document.getElementById('expand').addEventListener('click',function(){
+    document.querySelectorAll('details.comment').forEach(function(d){d.open=true});});
+  document.getElementById('collapse').addEventListener('click',function(){
+    document.querySelectorAll('details.comment').forEach(function(d){d.open=false});});
+  apply();
+})();
+"""
+
+
+def build_report(
+    threads: Iterable[Thread], flags: Mapping[str, FlagInfo] | None = None, title: str = "modkit thread report",
+    summary: ReportSummary | None = None,
+) -> str:
+    """The report as one HTML string (inline CSS and JS, no external resource)."""
+    flags = flags or {}
+    threads = list(threads)
+    s = summary if summary is not None else ReportSummary()
+    comments = [c for t in threads for c in t.comments]
+    s.pages, s.comments = len(threads), len(comments)
+    s.flagged = sum(1 for c in comments if flags.get(c.id, FlagInfo()).flags)
+    s.by_flag = Counter(f for c in comments for f in flags.get(c.id, FlagInfo()).flags)
+    ids = {c.id for c in comments}
+    s.unmatched_flags = sum(1 for cid in flags if cid not in ids)
+    authors = sorted({c.author for c in comments if c.author}, key=str.lower)
+    flag_opts = "".join(f'<option value="{_e(f)}">{_e(f)} ({n})</option>' for f, n in sorted(s.by_flag.items()))
+    author_opts = "".join(f'<option value="{_e(a)}">{_e(a)}</option>' for a in authors)
+    counts = (
+        f'<span><b id="n-pages">{s.pages}</b> pages</span>'
+        f'<span><b id="n-comments">{s.comments}</b> comments</span>'
+        f'<span><b id="n-flagged">{s.flagged}</b> flagged</span>'
+        + "".join(f'<span class="count-flag"><b>{n}</b> {_e(f)}</span>' for f, n in sorted(s.by_flag.items()))
+        + f'<span><b>{len(authors)}</b> authors</span>'
+    )
+    pages = "".join(_page_html(t, flags) for t in threads) or '<p class="empty">No pages.</p>'
+    meta = json.dumps({"pages": s.pages, "comments": s.comments, "flagged": s.flagged}).replace("<", "\\u003c")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f'<header><h1>{_e(title)}</h1><div class="counts">{counts}</div>'
+        '<div class="filters">'
+        '<label>flag <select id="flag-filter"><option value="">all comments</option>'
+        f'<option value="*">any flag</option><option value="-">not flagged</option>{flag_opts}</select></label>'
+        f'<label>author <select id="author-filter"><option value="">all authors</option>{author_opts}</select></label>'
+        '<button id="expand" type="button">expand all</button> <button id="collapse" type="button">collapse all</button>'
+        ' <span id="shown"></span></div></header>'
+        f"<main>{pages}</main>"
+        f'<script type="application/json" id="report-data">{meta}</script>'
+        f"<script>{_JS}</script></body></html>\n"
+    )
+
+
+def write_report(
+    sources: str | Path | Iterable[str | Path], out: str | Path, flags: str | Path | None = None,
+    title: str = "modkit thread report",
+) -> ReportSummary:
+    """Read the pages (and the flag CSV, if given) and write the HTML report to ``out``."""
+    info = read_flags(flags) if flags else {}
+    summary = ReportSummary()
+    page = build_report(iter_threads(sources), info, title, summary)
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    return summary
