@@ -1,1 +1,275 @@
-"""CLI commands for the labels area (registered on import). Filled in by its capability."""
+"""`modkit label` (the labeler and `--set`) and `modkit labels import|export|stats|adjudicate|schema`."""
+
+from __future__ import annotations
+
+import math
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from modkit import labels as L
+from modkit.cli.app import app, command, err, out, warn
+from modkit.errors import EXIT_USAGE, ModkitError
+
+labels_app = typer.Typer(
+    name="labels", help="Import, export, count, compare and adjudicate labels (the files in labels/).",
+    no_args_is_help=True, rich_markup_mode=None,
+)
+app.add_typer(labels_app, name="labels")
+
+LabelsDir = Annotated[Path, typer.Option("--labels", help="Folder of label files and schema.toml.")]
+Pages = Annotated[list[str] | None, typer.Option("--pages", "-p", help="Pages the comment ids belong to (file, folder or prefix; repeatable). Default: seeds/.")]
+Annotator = Annotated[str | None, typer.Option("--annotator", "-a", help="Your annotator id (default: $MODKIT_ANNOTATOR, else your login name).")]
+
+NO_TTY = ("modkit label needs an interactive terminal (stdin and stdout are not a TTY); in scripts use "
+          "`modkit label --set COMMENT_ID TASK=VALUE...` or `modkit labels import FILE`")
+
+
+class Order(str, Enum):
+    document = "document"
+    random = "random"
+    uncertain = "uncertain"
+
+
+class Fmt(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def _schema(labels_dir: Path) -> L.Schema:
+    return L.load_schema(labels_dir)
+
+
+def _report(warnings: list[str]) -> None:
+    for w in dict.fromkeys(warnings):
+        warn(w)
+
+
+@command(app, "label")
+def label_cmd(
+    sources: Annotated[list[str] | None, typer.Argument(help="Pages to label (file, folder or unique prefix; default seeds/). With --set: the TASK=VALUE pairs.")] = None,
+    set_id: Annotated[str | None, typer.Option("--set", metavar="COMMENT_ID", help="Record labels without the TUI: --set COMMENT_ID civility=abusive topic=off.")] = None,
+    annotator: Annotator = None,
+    note: Annotated[str, typer.Option("--note", help="With --set: a free-text note stored with the labels.")] = "",
+    task: Annotated[str | None, typer.Option("--task", "-t", help="Label one task only (e.g. civility).")] = None,
+    only_unlabeled: Annotated[bool, typer.Option("--only-unlabeled", help="Show only comments you have not fully labeled.")] = False,
+    order: Annotated[Order, typer.Option("--order", help="document: page order; random: shuffled (--seed); uncertain: least sure model predictions first.")] = Order.document,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of --order random.")] = 0,
+    model_dir: Annotated[Path, typer.Option("--model", help="With --order uncertain: the trained model folder.")] = Path("models/default"),
+    labels_dir: LabelsDir = Path("labels"),
+) -> None:
+    """Label comments in a full-screen terminal app (one key per value), or record labels with --set."""
+    args = list(sources or [])
+    schema = _schema(labels_dir)
+    store = L.LabelStore(labels_dir)
+    who = annotator or L.default_annotator()
+    L.check_annotator(who)
+    if set_id is not None:
+        pairs = [a for a in args if "=" in a]
+        pages = [a for a in args if "=" not in a] or ["seeds/"]
+        corpus = L.Corpus.read(pages)
+        events = L.set_labels(store, schema, corpus, set_id, pairs, annotator=who, note=note)
+        err.print(f"{events[0].comment_id}: " + " ".join(f"{e.task}={e.value}" for e in events)
+                  + f"  ({who}, {store.path_for(who)})", highlight=False)
+        return
+    if any("=" in a for a in args):
+        raise ModkitError(f"{next(a for a in args if '=' in a)!r} looks like TASK=VALUE: use --set COMMENT_ID TASK=VALUE...")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        err.print(NO_TTY, highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    if task is not None:
+        schema = schema.only(task)
+    corpus = L.Corpus.read(args or ["seeds/"])
+    if not len(corpus):
+        raise ModkitError("no comments to label in the pages given")
+    ids = corpus.ids()
+    if order is Order.random:
+        import random
+
+        random.Random(seed).shuffle(ids)
+    elif order is Order.uncertain:
+        ids = _uncertain_order(corpus, model_dir)
+    from modkit.tui.labeler import LabelerApp  # Textual loads only for the interactive labeler
+
+    app_ = LabelerApp(corpus, store, schema, who, order=ids, only_unlabeled=only_unlabeled)
+    app_.run()
+    err.print(app_.summary(), highlight=False)
+
+
+def _uncertain_order(corpus: L.Corpus, model_dir: Path) -> list[str]:
+    """Comment ids, the ones the model is least sure about first (needs `modkit train`)."""
+    no_model = f"--order uncertain: no trained model in {model_dir} (run `modkit train` first)"
+    try:
+        from modkit import flag, model
+    except ImportError:
+        raise ModkitError(no_model) from None
+    if not Path(model_dir).exists():
+        raise ModkitError(no_model)
+    trained = model.load_model(model_dir)
+    scores = flag.score(corpus.threads, trained)
+    unc = dict(zip(scores["comment_id"], scores["uncertainty"]))
+    rank = {cid: i for i, cid in enumerate(corpus.ids())}
+    return sorted(corpus.ids(), key=lambda c: (-float(unc.get(c, 0.0)), rank[c]))
+
+
+# -- modkit labels ... -------------------------------------------------------------------------
+
+
+@command(labels_app, "import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL: comment_id plus a column per task (or task,value); optional annotator, note.")],
+    annotator: Annotated[str | None, typer.Option("--annotator", "-a", help="Annotator for rows without an annotator column.")] = None,
+    pages: Pages = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate every row and say what would be written; write nothing.")] = False,
+    labels_dir: LabelsDir = Path("labels"),
+) -> None:
+    """Import labels from a file: every row is validated first; nothing is written unless all are valid."""
+    schema, store = _schema(labels_dir), L.LabelStore(labels_dir)
+    corpus = L.Corpus.read(pages or ["seeds/"])
+    fn = L.plan_import if dry_run else L.import_labels
+    res = fn(file, store, schema, corpus, annotator=annotator)
+    verb = "would write" if dry_run else "imported"
+    err.print(f"{file}: {res.rows} rows, {verb} {len(res.written)} labels, {res.unchanged} already current (skipped)",
+              highlight=False)
+
+
+@command(labels_app, "export")
+def export_cmd(
+    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="csv or jsonl.")] = Fmt.csv,
+    resolved: Annotated[bool, typer.Option("--resolved", help="One row per comment: adjudicated value, else the majority; ties flagged.")] = False,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    pages: Pages = None,
+    labels_dir: LabelsDir = Path("labels"),
+) -> None:
+    """Export labels: one row per comment and annotator, or one resolved row per comment."""
+    schema, store = _schema(labels_dir), L.LabelStore(labels_dir)
+    corpus = L.Corpus.read(pages or ["seeds/"])
+    warnings: list[str] = []
+    rows = L.export_rows(store, schema, resolved=resolved, texts=corpus.texts(), warnings=warnings, order=corpus.ids())
+    _report(warnings)
+    cols = L.export_columns(schema, resolved)
+    if out_path:
+        with open(out_path, "w", encoding="utf-8", newline="") as fh:
+            n = L.write_rows(rows, fh, fmt.value, cols)
+        err.print(f"wrote {n} rows to {out_path}", highlight=False)
+    else:
+        L.write_rows(rows, sys.stdout, fmt.value, cols)
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+
+@command(labels_app, "stats")
+def stats_cmd(
+    pages: Pages = None,
+    labels_dir: LabelsDir = Path("labels"),
+    max_disagreements: Annotated[int, typer.Option("--max-disagreements", help="List at most this many disagreements (0: all).")] = 0,
+) -> None:
+    """Counts per task and value, per annotator, coverage per page, agreement (kappa, alpha), disagreements."""
+    schema, store = _schema(labels_dir), L.LabelStore(labels_dir)
+    corpus = L.Corpus.read(pages or ["seeds/"])
+    st = L.compute_stats(store, schema, corpus)
+    _report(st.warnings)
+    n = len(corpus)
+    t = Table(title="Labels per task and value (all annotators)")
+    t.add_column("task")
+    t.add_column("value")
+    t.add_column("labels", justify="right")
+    for task in schema.tasks:
+        for v in task.values:
+            t.add_row(task.name, v.name, str(st.counts[task.name][v.name]))
+    out.print(t)
+    t = Table(title=f"Per annotator (comments labeled, of {n})")
+    t.add_column("annotator")
+    for task in st.tasks:
+        t.add_column(task, justify="right")
+    for who, per in st.per_annotator.items():
+        t.add_row(who, *(str(per[task]) for task in st.tasks))
+    out.print(t)
+    t = Table(title="Coverage per page (comments labeled on every task)")
+    t.add_column("page")
+    t.add_column("comments", justify="right")
+    for who in st.per_annotator:
+        t.add_column(who, justify="right")
+    for doc, total, per in st.coverage:
+        t.add_row(doc, str(total), *(f"{per.get(w, 0)}/{total}" for w in st.per_annotator))
+    out.print(t)
+    t = Table(title="Agreement per task (comments labeled by 2+ annotators)")
+    for col in ("task", "annotators", "comments", "agree %", "Krippendorff alpha", "Cohen kappa (pair, n)"):
+        t.add_column(col)
+    for task, ag in st.agreement.items():
+        kap = "; ".join(f"{a}~{b}: {_fmt(k)} (n={m})" for (a, b), (k, m) in ag.kappa.items()) or "n/a"
+        pct = "n/a" if math.isnan(ag.percent) else f"{100 * ag.percent:.1f}"
+        t.add_row(task, str(len(ag.annotators)), str(ag.items), pct, _fmt(ag.alpha), kap)
+    out.print(t)
+    ds = st.disagreements
+    t = Table(title=f"Disagreements: {len(ds)} (comment, task); adjudicated labels: {st.adjudicated}")
+    for col in ("comment", "page", "task", "values", "adjudicated"):
+        t.add_column(col)
+    shown = ds if not max_disagreements else ds[:max_disagreements]
+    for d in shown:
+        t.add_row(d.comment_id, d.doc[:3], d.task, ", ".join(f"{w}={v}" for w, v in d.values.items()), d.adjudicated or "")
+    out.print(t)
+
+
+@command(labels_app, "adjudicate")
+def adjudicate_cmd(
+    assignments: Annotated[list[str] | None, typer.Argument(help="With --set: TASK=VALUE pairs.")] = None,
+    set_id: Annotated[str | None, typer.Option("--set", metavar="COMMENT_ID", help="Record the final value without the TUI: --set COMMENT_ID stance=agree.")] = None,
+    annotator: Annotator = None,
+    note: Annotated[str, typer.Option("--note", help="With --set: why this value.")] = "",
+    all_: Annotated[bool, typer.Option("--all", help="Also walk disagreements already adjudicated.")] = False,
+    pages: Pages = None,
+    labels_dir: LabelsDir = Path("labels"),
+) -> None:
+    """Walk the comments where annotators disagree and record the final value (an `adjudicated` event)."""
+    schema, store = _schema(labels_dir), L.LabelStore(labels_dir)
+    corpus = L.Corpus.read(pages or ["seeds/"])
+    who = annotator or L.default_annotator()
+    if set_id is not None:
+        events = L.set_labels(store, schema, corpus, set_id, assignments or [], annotator=who, note=note,
+                              source="adjudicated")
+        err.print(f"{events[0].comment_id}: adjudicated " + " ".join(f"{e.task}={e.value}" for e in events)
+                  + f"  ({who})", highlight=False)
+        return
+    if assignments:
+        raise ModkitError("TASK=VALUE pairs need --set COMMENT_ID")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        err.print("modkit labels adjudicate needs an interactive terminal; in scripts use "
+                  "`modkit labels adjudicate --set COMMENT_ID TASK=VALUE...`", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    warnings: list[str] = []
+    ds = L.disagreements(store, schema, corpus.texts(), warnings)
+    _report(warnings)
+    if not all_:
+        ds = [d for d in ds if d.adjudicated is None]
+    if not ds:
+        err.print("no disagreements to adjudicate", highlight=False)
+        return
+    from modkit.tui.labeler import AdjudicatorApp
+
+    app_ = AdjudicatorApp(corpus, store, schema, who, ds)
+    app_.run()
+    err.print(app_.summary(), highlight=False)
+
+
+@command(labels_app, "schema")
+def schema_cmd(
+    file: Annotated[Path | None, typer.Argument(help="Schema file to check (default: labels/schema.toml or the built-in one).")] = None,
+    labels_dir: LabelsDir = Path("labels"),
+) -> None:
+    """Check the label schema and print its tasks, values, keys and definitions."""
+    schema = L.load_schema(file if file is not None else labels_dir)
+    t = Table(title=f"Label schema ({schema.source})")
+    for col in ("task", "key", "value", "definition"):
+        t.add_column(col)
+    for task in schema.tasks:
+        for i, v in enumerate(task.values):
+            t.add_row(task.name if i == 0 else "", v.key, v.name, v.definition)
+    out.print(t)
+    out.print("controls: " + ", ".join(f"{k}={a}" for a, k in schema.controls.items()), highlight=False)

@@ -1,5 +1,33 @@
-"""Labels: the schema, the append-only store, agreement statistics."""
+"""Labels: the schema, the append-only store, batch import/export, agreement statistics.
 
-from modkit.labels.store import SOURCES, LabelEvent, LabelStore, Resolved, read_events, text_sha
+>>> from modkit import labels
+>>> schema = labels.load_schema()                 # labels/schema.toml, or the package default
+>>> corpus = labels.Corpus.read("seeds/")         # the comments to label, by id
+>>> store = labels.LabelStore("labels")           # labels/<annotator>.jsonl
+>>> labels.set_labels(store, schema, corpus, "cd6e10b388724", ["civility=civil"], annotator="me")
+>>> report = labels.compute_stats(store, schema, corpus)   # counts, coverage, kappa, alpha
+"""
 
-__all__ = ["SOURCES", "LabelEvent", "LabelStore", "Resolved", "read_events", "text_sha"]
+from modkit.labels.agreement import (
+    Disagreement, Stats, TaskAgreement, cohen_kappa, compute_stats, disagreements, krippendorff_alpha,
+)
+from modkit.labels.corpus import Corpus, Item, default_annotator
+from modkit.labels.ops import (
+    ImportResult, RowErrors, export_columns, export_rows, import_labels, parse_assignments, plan_import,
+    read_table, set_labels, write_rows,
+)
+from modkit.labels.schema import (
+    DEFAULT_SCHEMA_TOML, Schema, SchemaError, Task, Value, load_schema, parse_schema,
+)
+from modkit.labels.store import (
+    SOURCES, LabelEvent, LabelStore, Resolved, check_annotator, read_events, text_sha, text_shas,
+)
+
+__all__ = [
+    "DEFAULT_SCHEMA_TOML", "SOURCES", "Corpus", "Disagreement", "ImportResult", "Item", "LabelEvent",
+    "LabelStore", "Resolved", "RowErrors", "Schema", "SchemaError", "Stats", "Task", "TaskAgreement",
+    "Value", "check_annotator", "cohen_kappa", "compute_stats", "default_annotator", "disagreements",
+    "export_columns", "export_rows", "import_labels", "krippendorff_alpha", "load_schema",
+    "parse_assignments", "parse_schema", "plan_import", "read_events", "read_table", "set_labels",
+    "text_sha", "text_shas", "write_rows",
+]

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -120,25 +120,46 @@ class LabelStore:
         for path in self.files():
             yield from read_events(path, warnings)
 
-    def current(self, warnings: list[str] | None = None) -> dict[Key, LabelEvent]:
-        """The latest event per (comment, task, annotator), retractions removed."""
+    def current(self, warnings: list[str] | None = None,
+                texts: Mapping[str, str] | None = None) -> dict[Key, LabelEvent]:
+        """The latest event per (comment, task, annotator), retractions removed.
+
+        Adjudications are not an annotator's judgement and are left out (see
+        :meth:`adjudications`). With ``texts`` (comment id -> :func:`text_sha` of its current
+        text, see :func:`text_shas`), a label given to a different text of its comment (the
+        page was re-scraped and the comment edited) is *stale*: reported in ``warnings`` and
+        left out rather than silently reused."""
         latest: dict[Key, LabelEvent] = {}
         for ev in self.events(warnings):
-            latest[(ev.comment_id, ev.task, ev.annotator)] = ev
-        return {k: ev for k, ev in latest.items() if ev.value is not None}
+            if ev.source != "adjudicated":
+                latest[(ev.comment_id, ev.task, ev.annotator)] = ev
+        return _drop_stale({k: ev for k, ev in latest.items() if ev.value is not None}, texts, warnings)
 
-    def resolved(self, warnings: list[str] | None = None) -> dict[tuple[str, str], "Resolved"]:
+    def adjudications(self, warnings: list[str] | None = None,
+                      texts: Mapping[str, str] | None = None) -> dict[tuple[str, str], LabelEvent]:
+        """The latest ``adjudicated`` event per (comment, task), whoever recorded it;
+        a retracted adjudication (value None) removes it."""
+        latest: dict[tuple[str, str], LabelEvent] = {}
+        for ev in sorted((e for e in self.events(warnings) if e.source == "adjudicated"), key=lambda e: e.time):
+            latest[(ev.comment_id, ev.task)] = ev
+        return _drop_stale({k: ev for k, ev in latest.items() if ev.value is not None}, texts, warnings)
+
+    def resolved(self, warnings: list[str] | None = None,
+                 texts: Mapping[str, str] | None = None) -> dict[tuple[str, str], "Resolved"]:
         """One value per (comment, task): an ``adjudicated`` event if any (latest wins), else the
         majority of annotators' current values; a tie gives ``value=None`` and ``tie=True``."""
-        cur = self.current(warnings)
+        warns: list[str] = [] if warnings is None else warnings
+        cur = self.current(warns, texts)
+        adj = self.adjudications([], texts)  # same files: warnings already collected once
         groups: dict[tuple[str, str], list[LabelEvent]] = {}
         for (cid, task, _), ev in cur.items():
             groups.setdefault((cid, task), []).append(ev)
+        for key in adj:
+            groups.setdefault(key, [])
         out: dict[tuple[str, str], Resolved] = {}
         for key, evs in groups.items():
-            adjudicated = [e for e in evs if e.source == "adjudicated"]
-            if adjudicated:
-                best = max(adjudicated, key=lambda e: e.time)
+            if key in adj:
+                best = adj[key]
                 out[key] = Resolved(key[0], best.doc, key[1], best.value, tuple(evs), False, True)
                 continue
             counts: dict[str, int] = {}
@@ -149,6 +170,28 @@ class LabelStore:
             tie = len(winners) > 1
             out[key] = Resolved(key[0], evs[0].doc, key[1], None if tie else winners[0], tuple(evs), tie, False)
         return out
+
+
+def text_shas(threads: Iterable[object]) -> dict[str, str]:
+    """``comment id -> text_sha(text)`` for every comment of ``threads`` (``modkit.threads.Thread``)."""
+    return {c.id: text_sha(c.text) for t in threads for c in t.comments}  # type: ignore[attr-defined]
+
+
+def _drop_stale(found: dict, texts: Mapping[str, str] | None, warnings: list[str] | None) -> dict:
+    if texts is None:
+        return found
+    kept = {}
+    for k, ev in found.items():
+        now = texts.get(ev.comment_id)
+        if ev.text_sha and now is not None and now != ev.text_sha:
+            if warnings is not None:
+                warnings.append(
+                    f"stale label: {ev.annotator}'s {ev.task}={ev.value} on {ev.comment_id} ({ev.doc}) was given "
+                    f"to a different text (comment changed since, re-scraped page?); not used, label it again"
+                )
+            continue
+        kept[k] = ev
+    return kept
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,280 @@
+"""The label schema: which tasks an annotator answers, their values, shortcut keys, definitions.
+
+The schema is a small TOML file (``labels/schema.toml``) a team edits without touching code:
+add a task (``spam``), rename a value, remap a key. :func:`load_schema` validates it and raises
+one :class:`~modkit.errors.ModkitError` naming the file and the field at fault. When the file is
+absent the package default (:data:`DEFAULT_SCHEMA_TOML`, identical to the committed
+``labels/schema.toml``) is used.
+
+File format::
+
+    version = 1
+
+    [tasks.civility]
+    question = "How civil is the comment?"
+    values = [
+      { name = "civil",   key = "1", definition = "Polite or neutral in tone..." },
+      { name = "uncivil", key = "2", definition = "Rude, mocking or dismissive..." },
+    ]
+
+    [controls]          # optional: remap the labeler's navigation keys
+    undo = "u"
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modkit.errors import ModkitError
+
+#: The schema used when ``labels/schema.toml`` does not exist. Keep it identical to that file
+#: (a test checks it).
+DEFAULT_SCHEMA_TOML = '''\
+# modkit label schema. Edit freely: add a task, rename a value, remap a key.
+# `modkit labels schema` checks this file and prints it as a table.
+# Each value: name (lower-case word), key (one character, pressed in `modkit label`),
+# definition (one line, shown on screen). Keys must be unique within a task and must not be
+# one of the labeler's control keys (see [controls] below).
+version = 1
+
+[tasks.civility]
+question = "How civil is the comment, toward anyone?"
+values = [
+  { name = "civil", key = "1", definition = "Polite or neutral in tone, even when it disagrees sharply or is wrong." },
+  { name = "uncivil", key = "2", definition = "Rude, mocking, name-calling or dismissive, but no threat, slur or dehumanising attack." },
+  { name = "abusive", key = "3", definition = "Hate, slurs, threats, dehumanising or vicious personal attacks on a person or group." },
+]
+
+[tasks.topic]
+question = "Is the comment about the article's subject or its discussion?"
+values = [
+  { name = "on", key = "1", definition = "About the article's subject, the thread's discussion, or the article itself." },
+  { name = "off", key = "2", definition = "Unrelated to both: site complaints, spam, empty or personal asides." },
+]
+
+[tasks.stance]
+question = "Toward the parent comment (or the article, for a top-level comment)?"
+values = [
+  { name = "agree", key = "1", definition = "Supports, praises or extends the parent's (article's) main claim." },
+  { name = "disagree", key = "2", definition = "Contradicts, rejects or attacks the parent's (article's) main claim." },
+  { name = "neutral", key = "3", definition = "Neither: a question, an aside, unrelated content, or no position." },
+]
+
+# The labeler's navigation keys (one character each). Value keys must not reuse them.
+[controls]
+back = "b"
+skip = "s"
+undo = "u"
+next_unlabeled = "n"
+note = "e"
+quit = "q"
+'''
+
+#: Default navigation keys of the labeler; ``[controls]`` in the schema file remaps them.
+DEFAULT_CONTROLS: dict[str, str] = {
+    "back": "b", "skip": "s", "undo": "u", "next_unlabeled": "n", "note": "e", "quit": "q",
+}
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_TASK_FIELDS = {"question", "values"}
+_VALUE_FIELDS = {"name", "key", "definition"}
+# Names that would clash with the columns of exported label files.
+_RESERVED_TASKS = {"comment_id", "doc", "annotator", "note", "time", "source", "text_sha", "task", "value"}
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One answer to a task: ``civil``, pressed with ``1``."""
+
+    name: str
+    key: str
+    definition: str
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One question asked of every comment, with its allowed values in display order."""
+
+    name: str
+    question: str
+    values: tuple[Value, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.values)
+
+    def by_key(self, key: str) -> Value | None:
+        for v in self.values:
+            if v.key == key:
+                return v
+        return None
+
+    def check(self, value: str) -> str:
+        """Return ``value`` if allowed, else raise the standard one-line error."""
+        if value not in self.names:
+            raise ModkitError(f"unknown {self.name} {value!r}: expected one of {', '.join(self.names)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The tasks of a labeling project, in order, and the labeler's control keys."""
+
+    tasks: tuple[Task, ...]
+    controls: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CONTROLS))
+    source: str = "<default>"  #: the file it was read from
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tasks)
+
+    def task(self, name: str) -> Task:
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise ModkitError(f"unknown task {name!r}: expected one of {', '.join(self.task_names)}")
+
+    def check(self, task: str, value: str) -> str:
+        """Validate one ``task=value`` pair; raises ``unknown civility 'rude': expected ...``."""
+        return self.task(task).check(value)
+
+    def only(self, task: str | None) -> "Schema":
+        """The same schema restricted to one task (``--task civility``); None keeps all."""
+        if task is None:
+            return self
+        return Schema((self.task(task),), self.controls, self.source)
+
+
+class SchemaError(ModkitError):
+    """The schema file is not valid; the message names the file and the field."""
+
+
+def default_schema_path(root: str | Path = "labels") -> Path:
+    return Path(root) / "schema.toml"
+
+
+def load_schema(path: str | Path | None = None) -> Schema:
+    """Read and validate a schema file.
+
+    ``path=None`` reads ``labels/schema.toml`` when it exists, else the package default. A
+    folder means ``<folder>/schema.toml`` (falling back to the default when absent). An
+    explicit file that does not exist is an error.
+    """
+    if path is None:
+        path = default_schema_path()
+        if not path.is_file():
+            return parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
+    path = Path(path)
+    if path.is_dir():
+        inner = default_schema_path(path)
+        if not inner.is_file():
+            return parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
+        path = inner
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SchemaError(f"{path}: no such schema file") from None
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_schema(text, str(path))
+
+
+def parse_schema(text: str, where: str = "<schema>") -> Schema:
+    """Validate schema TOML text; ``where`` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column \d+\)", msg)
+        if m:
+            raise SchemaError(f"{where}:{m.group(1)}: invalid TOML: {msg[:m.start()].strip()}") from None
+        raise SchemaError(f"{where}: invalid TOML: {msg}") from None
+
+    def bad(field_path: str, problem: str) -> SchemaError:
+        return SchemaError(f"{where}: {field_path}: {problem}")
+
+    unknown = set(data) - {"version", "tasks", "controls"}
+    if unknown:
+        raise bad(sorted(unknown)[0], "unknown setting (expected version, tasks, controls)")
+    if data.get("version", 1) != 1:
+        raise bad("version", f"unsupported schema version {data['version']!r} (this modkit reads 1)")
+
+    controls = dict(DEFAULT_CONTROLS)
+    raw_controls = data.get("controls", {})
+    if not isinstance(raw_controls, dict):
+        raise bad("controls", "must be a table of action = \"key\"")
+    for action, key in raw_controls.items():
+        if action not in DEFAULT_CONTROLS:
+            raise bad(f"controls.{action}", f"unknown action: expected one of {', '.join(DEFAULT_CONTROLS)}")
+        controls[action] = _check_key(key, f"controls.{action}", bad)
+    seen_ctl: dict[str, str] = {}
+    for action, key in controls.items():
+        if key in seen_ctl:
+            raise bad(f"controls.{action}", f"key {key!r} is already used by {seen_ctl[key]}")
+        seen_ctl[key] = action
+
+    tasks_raw = data.get("tasks")
+    if not isinstance(tasks_raw, dict) or not tasks_raw:
+        raise bad("tasks", "no tasks defined: add at least one [tasks.NAME] table")
+    tasks: list[Task] = []
+    for tname, traw in tasks_raw.items():
+        tpath = f"tasks.{tname}"
+        if not _NAME_RE.match(tname):
+            raise bad(tpath, "task name must be a lower-case word (a-z, 0-9, _ or -, at most 32)")
+        if tname in _RESERVED_TASKS:
+            raise bad(tpath, f"{tname!r} is reserved (a column of exported label files)")
+        if not isinstance(traw, dict):
+            raise bad(tpath, "must be a table with question and values")
+        extra = set(traw) - _TASK_FIELDS
+        if extra:
+            raise bad(f"{tpath}.{sorted(extra)[0]}", "unknown field (expected question, values)")
+        question = traw.get("question", "")
+        if not isinstance(question, str):
+            raise bad(f"{tpath}.question", "must be text")
+        vals = traw.get("values")
+        if not isinstance(vals, list) or not vals:
+            raise bad(f"{tpath}.values", "empty or missing: give at least two values")
+        if len(vals) < 2:
+            raise bad(f"{tpath}.values", "a task needs at least two values")
+        values: list[Value] = []
+        names: dict[str, int] = {}
+        keys: dict[str, str] = {}
+        for i, vraw in enumerate(vals, start=1):
+            vpath = f"{tpath}.values[{i}]"
+            if not isinstance(vraw, dict):
+                raise bad(vpath, "must be a table { name = ..., key = ..., definition = ... }")
+            extra = set(vraw) - _VALUE_FIELDS
+            if extra:
+                raise bad(f"{vpath}.{sorted(extra)[0]}", "unknown field (expected name, key, definition)")
+            name = vraw.get("name")
+            if not isinstance(name, str) or not name.strip():
+                raise bad(f"{vpath}.name", "missing or empty value name")
+            if not _NAME_RE.match(name):
+                raise bad(f"{vpath}.name", f"{name!r}: a value name is a lower-case word (a-z, 0-9, _ or -)")
+            if name in names:
+                raise bad(f"{vpath}.name", f"duplicate value {name!r} (also values[{names[name]}])")
+            names[name] = i
+            key = _check_key(vraw.get("key"), f"{vpath}.key", bad)
+            if key in keys:
+                raise bad(f"{vpath}.key", f"duplicate key {key!r} in task {tname} (also used by {keys[key]})")
+            if key in seen_ctl:
+                raise bad(f"{vpath}.key", f"key {key!r} is the labeler's {seen_ctl[key]} key; pick another "
+                          f"or remap it under [controls]")
+            keys[key] = name
+            definition = vraw.get("definition", "")
+            if not isinstance(definition, str) or not definition.strip():
+                raise bad(f"{vpath}.definition", f"missing one-line definition of {name!r}")
+            if "\n" in definition.strip():
+                raise bad(f"{vpath}.definition", "must be one line")
+            values.append(Value(name, key, definition.strip()))
+        tasks.append(Task(tname, question.strip(), tuple(values)))
+    return Schema(tuple(tasks), controls, where)
+
+
+def _check_key(key: object, field_path: str, bad) -> str:
+    if not isinstance(key, str) or len(key) != 1 or not key.isprintable() or key.isspace():
+        raise bad(field_path, f"{key!r}: a key is exactly one printable character, e.g. \"1\" or \"c\"")
+    return key
