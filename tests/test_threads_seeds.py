@@ -83,7 +83,8 @@ def test_cli_threads_seeds_shows_counts_and_two_warnings(modkit):
 def test_cli_threads_004_says_no_comment_section_and_exits_0(modkit):
     r = modkit("threads", "seeds/004")
     assert r.returncode == 0
-    assert "no comment section" in r.stderr
+    assert r.stdout.strip() == "004_3f8cf5af770a9c2b: no comment section"
+    assert "warning" not in r.stderr and "error" not in r.stderr
 
 
 @pytest.mark.parametrize("arg,needle", [("seeds/00", "ambiguous prefix"), ("seeds/009", "no such file")])

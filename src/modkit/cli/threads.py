@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -19,49 +20,77 @@ class ThreadFormat(str, Enum):
     tree = "tree"
     jsonl = "jsonl"
     csv = "csv"
+    convokit = "convokit"
 
 
 @command(app, "threads")
 def threads_cmd(
-    sources: Annotated[list[str], typer.Argument(help="Page files, folders or unique prefixes (seeds/004).")],
-    fmt: Annotated[ThreadFormat, typer.Option("--format", "-f", help="tree: reply tree in the terminal; jsonl/csv: one comment per row.")] = ThreadFormat.tree,
-    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    sources: Annotated[list[str], typer.Argument(
+        help="Page files (.txt scraped pages, .csv/.jsonl exports with id/parent_id), folders, "
+             "or unique prefixes such as seeds/004.")],
+    fmt: Annotated[ThreadFormat, typer.Option(
+        "--format", "-f",
+        help="tree: reply tree per page with a summary line; jsonl/csv: one comment per row; "
+             "convokit: a ConvoKit corpus folder (needs --out).")] = ThreadFormat.tree,
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", "-o",
+        help="Write jsonl/csv to this file instead of stdout; for convokit, the corpus folder to write.")] = None,
 ) -> None:
-    """Rebuild the reply tree of every comment section: who replied to whom, depth, author, time, text."""
+    """Rebuild the reply tree of every comment section: who replied to whom, depth, author, time, text.
+
+    Problems on a page (count mismatch, undecodable bytes, a truncated page...) are warnings on
+    stderr. A file that cannot be read gets one error line; the other files still go through
+    and the command exits 1 at the end.
+    """
+    if fmt is ThreadFormat.convokit and out_path is None:
+        raise ModkitError("--format convokit writes a corpus folder: give it with --out PATH")
     errors: list[ModkitError] = []
-    pages = threads_api.iter_threads(sources, errors=errors)
-    if fmt is ThreadFormat.tree:
+    tree = fmt is ThreadFormat.tree
+    # The tree view says "no comment section" on stdout with the page; row formats on stderr.
+    pages = _reporting(threads_api.iter_threads(sources, errors=errors), errors, note_empty=not tree)
+    if tree:
         for t in pages:
-            _report(t)
             if t.comments:
                 out.print(render.tree(t))
-            elif t.has_comment_section:
-                out.print(render.summary_line(t))
+            else:
+                out.print(render.summary_line(t), highlight=False)
+    elif fmt is ThreadFormat.convokit:
+        assert out_path is not None
+        n = render.write_convokit(pages, out_path)
+        err.print(f"wrote a ConvoKit corpus of {n} utterances to {out_path}/", highlight=False)
     else:
-        fh = open(out_path, "w", encoding="utf-8", newline="") if out_path else sys.stdout
-        try:
-            writer = render.write_jsonl if fmt is ThreadFormat.jsonl else render.write_csv
-            n = writer(_reporting(pages), fh)
-        finally:
-            if out_path:
-                fh.close()
-        if out_path:
-            err.print(f"wrote {n} comments to {out_path}")
-    for exc in errors:
-        err.print(f"[red]error:[/] {exc.message}", markup=True, highlight=False)
+        writer = render.write_jsonl if fmt is ThreadFormat.jsonl else render.write_csv
+        if out_path is None:
+            n = writer(pages, sys.stdout)
+        else:
+            with open(out_path, "w", encoding="utf-8", newline="") as fh:
+                n = writer(pages, fh)
+            err.print(f"wrote {n} comments to {out_path}", highlight=False)
     if errors:
+        err.print(f"{len(errors)} file(s) could not be read", highlight=False)
         raise typer.Exit(1)
 
 
-def _reporting(pages):
+def _reporting(
+    pages: Iterable[threads_api.Thread], errors: list[ModkitError], note_empty: bool = True
+) -> Iterator[threads_api.Thread]:
+    """Pass pages through, telling stderr about each page's problems and each unreadable file
+    as it comes (so messages stay next to the page they concern)."""
+    shown = 0
     for t in pages:
-        _report(t)
+        shown = _errors_since(errors, shown)
+        for p in t.problems:
+            if p.kind == "no_comment_section":
+                if note_empty:
+                    err.print(f"{t.source}: no comment section", highlight=False)
+            else:
+                warn(p.message)
         yield t
+    _errors_since(errors, shown)
 
 
-def _report(t: threads_api.Thread) -> None:
-    for p in t.problems:
-        if p.kind == "no_comment_section":
-            err.print(f"{t.source}: no comment section", highlight=False)
-        else:
-            warn(p.message)
+def _errors_since(errors: list[ModkitError], shown: int) -> int:
+    for exc in errors[shown:]:
+        err.print("[red]error:[/] ", end="", markup=True)
+        err.out(exc.message, highlight=False)
+    return len(errors)

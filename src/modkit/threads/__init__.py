@@ -12,15 +12,19 @@ from pathlib import Path
 
 from modkit.errors import ModkitError
 from modkit.sources import resolve_sources
-from modkit.threads import seedpage
+from modkit.threads import export, seedpage
 from modkit.threads.model import Comment, Problem, Thread, comment_id
-from modkit.threads.registry import formats, read_thread, register
+from modkit.threads.registry import formats, read_file, read_thread, register
+from modkit.threads.seedpage import PageComment, parse_page, render_page
 
 register("seed", (".txt",), seedpage.read_page, "scraped page: article + 'soundoff (N Responses)'")
+register("csv", (".csv",), export.read_csv, "comment export with id/parent_id columns, one thread per doc")
+register("jsonl", (".jsonl",), export.read_jsonl, "comment export, one JSON object per line with id/parent_id")
 
 __all__ = [
-    "Comment", "Problem", "Thread", "comment_id", "formats", "iter_threads", "read",
-    "read_thread", "register", "to_frame", "to_records", "COMMENT_FIELDS",
+    "Comment", "PageComment", "Problem", "Thread", "comment_id", "formats", "iter_threads",
+    "parse_page", "read", "read_file", "read_thread", "register", "render_page", "to_frame",
+    "to_records", "COMMENT_FIELDS",
 ]
 
 #: Per-comment columns of ``jsonl``/``csv`` output and of :func:`to_frame`, in order.
@@ -34,21 +38,24 @@ def iter_threads(
     sources: str | Path | Iterable[str | Path],
     errors: list[ModkitError] | None = None,
 ) -> Iterator[Thread]:
-    """Yield one :class:`Thread` per page, page by page (memory stays flat).
+    """Yield every :class:`Thread`, file by file (memory stays flat: one file at a time).
 
-    ``sources`` may be one SOURCE or several (file, folder, unique prefix). A page that
-    cannot be read raises its :class:`ModkitError`, unless ``errors`` is a list: then the
-    error is appended to it and the other pages still go through.
+    ``sources`` may be one SOURCE or several (file, folder, unique prefix). A scraped page gives
+    one thread; a CSV or JSONL export one per ``doc`` it holds. A file that cannot be read
+    raises its :class:`ModkitError`, unless ``errors`` is a list: then the error is appended to
+    it and the other files still go through.
     """
     if isinstance(sources, (str, Path)):
         sources = [sources]
     for path in resolve_sources(sources):
         try:
-            yield read_thread(path)
+            found = read_file(path)
         except ModkitError as exc:
             if errors is None:
                 raise
             errors.append(exc)
+            continue
+        yield from found
 
 
 def read(sources: str | Path | Iterable[str | Path]) -> list[Thread]:

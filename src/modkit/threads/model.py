@@ -42,7 +42,9 @@ PROBLEM_KINDS = (
     "decode",  # bytes that are not UTF-8; decoded with replacements or as Latin-1
     "orphan",  # a reply whose parent id is not on the page (CSV/JSONL input)
     "cycle",  # parent links that loop (CSV/JSONL input)
-    "bad_row",  # a row skipped (CSV/JSONL input)
+    "bad_row",  # text where none was expected, kept in the comment above
+    "duplicate_id",  # a second row with an id already seen; skipped (CSV/JSONL input)
+    "bad_timestamp",  # a timestamp that cannot be read; left empty (CSV/JSONL input)
 )
 
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
+from modkit.errors import ParseError
 from modkit.threads.model import Comment, IdAssigner, Problem, Thread
 
 _SOUNDOFF = re.compile(r"^[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*$", re.M | re.I)
@@ -65,6 +68,43 @@ def decode_page(data: bytes, path: object = "<page>") -> tuple[str, list[Problem
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text, problems
+
+
+def decode_file(data: bytes, path: object = "<page>") -> tuple[str, list[Problem]]:
+    """:func:`check_text`, then :func:`decode_page`."""
+    check_text(data, path)
+    return decode_page(data, path)
+
+
+def check_text(data: bytes, path: object = "<page>") -> None:
+    """Refuse what cannot be a text page: an empty file, or a binary one (a NUL byte; UTF-16
+    text also holds them). Raises :class:`ParseError` naming the file (and line)."""
+    if not data:
+        raise ParseError(path, None, "empty file (0 bytes), nothing to read")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise ParseError(path, line, "binary file (NUL byte), not a text page; expected UTF-8 or Latin-1 text")
+
+
+def _expand_leading_tabs(text: str) -> str:
+    """Tabs in a line's indentation are 8-column tab stops (what ``expand`` and editors that
+    turn runs of spaces into tabs assume); tabs inside the text are kept."""
+    out = []
+    for line in text.split("\n"):
+        if line[:1] in (" ", "\t") and "\t" in line:
+            body = line.lstrip(" \t")
+            lead = line[: len(line) - len(body)]
+            line = lead.expandtabs(8) + body
+        out.append(line)
+    return "\n".join(out)
+
+
+def parse_timestamp(text: str) -> str:
+    """``June 6, 2013 at 8:33 am`` (optionally followed by ``|`` and ``Reply``) as ISO 8601
+    ``2013-06-06T08:33``; "" when ``text`` is no such timestamp or names no real date."""
+    m = _TIMESTAMP.match(text)
+    return _iso(m) if m else ""
 
 
 def _iso(match: re.Match[str]) -> str:
@@ -140,7 +180,7 @@ def parse_page(data: bytes, path: str | Path = "<page>", doc: str | None = None)
     sha = hashlib.sha256(data).hexdigest()
     text, problems = decode_page(data, path)
     if "\t" in text:
-        text = text.expandtabs(4)
+        text = _expand_leading_tabs(text)
 
     m = _SOUNDOFF.search(text)
     if m is None:
@@ -284,6 +324,103 @@ def _next_number(done: list[_Open], open_: _Open) -> int:
 
 
 def read_page(path: str | Path) -> Thread:
-    """Read and parse one page file in the seed layout."""
+    """Read and parse one page file in the seed layout.
+
+    Raises :class:`ParseError` for a file that is empty or binary (and, through the registry,
+    one that cannot be read); any text goes through, its oddities noted as problems.
+    """
     path = Path(path)
-    return parse_page(path.read_bytes(), path)
+    data = path.read_bytes()
+    check_text(data, path)
+    return parse_page(data, path)
+
+
+# -- writing pages in the seed layout -------------------------------------------------------------
+_MONTH_NAMES = _MONTHS.split("|")
+
+
+def format_timestamp(iso: str) -> str:
+    """ISO ``2013-06-06T08:33`` as the page writes it: ``June 6, 2013 at 8:33 am``."""
+    when = datetime.strptime(iso, "%Y-%m-%dT%H:%M")
+    hour = when.hour % 12 or 12
+    return (f"{_MONTH_NAMES[when.month - 1]} {when.day}, {when.year} at "
+            f"{hour}:{when.minute:02d} {'am' if when.hour < 12 else 'pm'}")
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def ambiguous_body_line(line: str) -> bool:
+    """True for a body line the seed layout cannot carry: the page has no escaping, so a line that
+    reads as a timestamp, a comment header or the section's end would be read as one."""
+    s = line.strip()
+    return bool(
+        _TIMESTAMP.match(s) or _END.match(s) or _TOP.match(s) or s.startswith("\u2022")
+    )
+
+
+def render_page(
+    comments: Iterable[object],
+    *,
+    title: str = "",
+    article: str = "",
+    date: str | None = None,
+    declared: int | None = None,
+    reply_links: bool = True,
+    footer: bool = True,
+) -> str:
+    """Write a page in the seed layout; :func:`parse_page` reads it back.
+
+    ``comments`` in page (tree pre-)order, each with ``author``, ``timestamp`` (ISO
+    ``YYYY-MM-DDTHH:MM`` or "" for none), ``text`` (paragraphs separated by a blank line) and
+    ``depth`` (0 top-level; at most one more than the comment before it), such as
+    :class:`~modkit.threads.model.Comment` objects or :class:`PageComment` tuples. ``date``
+    (ISO ``YYYY-MM-DD``) is written under the title; ``declared`` defaults to the number of
+    comments; ``footer=False`` leaves out ``Post a comment`` (a truncated page). Body lines for
+    which :func:`ambiguous_body_line` is true cannot be read back as written.
+    """
+    out: list[str] = []
+    if title:
+        out += [title, ""]
+    if date:
+        when = datetime.strptime(date, "%Y-%m-%d")
+        out += [f"{_MONTH_NAMES[when.month - 1]} {_ordinal(when.day)}, {when.year}", ""]
+    for paragraph in article.split("\n") if article else ():
+        out += [paragraph, ""]
+    items = list(comments)
+    out.append(f"soundoff ({len(items) if declared is None else declared} Responses)")
+    number = 0
+    prev_depth = -1
+    for c in items:
+        depth = int(c.depth)  # type: ignore[attr-defined]
+        if depth > prev_depth + 1:
+            raise ValueError(f"comment at depth {depth} follows one at depth {prev_depth}")
+        prev_depth = depth
+        pad = " " * (2 + 2 * depth)
+        if depth == 0:
+            number += 1
+            out.append(f"  {number}. {c.author}")  # type: ignore[attr-defined]
+        else:
+            out.append(f"{pad}\u2022 {c.author}")  # type: ignore[attr-defined]
+        out.append("")
+        body_pad = pad + "  "
+        text = c.text  # type: ignore[attr-defined]
+        if text:  # an empty body leaves two blank lines, as the seeds do
+            out += [body_pad + line if line else "" for line in text.split("\n")]
+        out.append("")
+        if c.timestamp:  # type: ignore[attr-defined]
+            out.append(f"{body_pad}{format_timestamp(c.timestamp)} |{' Reply' if reply_links else ''}")  # type: ignore[attr-defined]
+    if footer:
+        out += ["", "Post a comment", ""]
+    return "\n".join(out) + "\n"
+
+
+class PageComment(NamedTuple):
+    """A comment to write with :func:`render_page`."""
+
+    author: str
+    timestamp: str
+    text: str
+    depth: int = 0

@@ -1,0 +1,257 @@
+"""Readers for comment exports that already carry reply links: CSV and JSONL.
+
+What a CMS export gives: one row per comment with ``id`` and ``parent_id`` (empty or null for a
+top-level comment), and optionally ``doc``, ``author``, ``timestamp``, ``text``, ``title``,
+``article`` and ``position``. Other columns are ignored.
+
+How a file maps to threads: every distinct ``doc`` value is one thread, in order of first
+appearance; rows without a ``doc`` (or a file without that column) belong to the thread named
+after the file (its name without the ending). A doc's rows need not be contiguous. Comments keep
+the export's own ``id`` (it is already stable); their order is ``position`` when every row of
+the doc has an integer one, else file order.
+
+Structural problems make the file unreadable and raise one :class:`~modkit.errors.ParseError`
+naming the file and line: no ``id``/``parent_id`` column, an empty id, a JSONL line that is not a
+JSON object. Problems of the reply graph are returned as data on the thread (see
+:data:`~modkit.threads.model.PROBLEM_KINDS`) and repaired so the tree stays usable:
+
+- ``duplicate_id``: a later row with an id already seen in the doc is skipped;
+- ``orphan``: a reply whose parent is not in the doc is read as top-level;
+- ``cycle``: parent links that loop are broken at the comment that comes first in the file,
+  which is read as top-level.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from modkit.errors import ParseError
+from modkit.threads.model import Comment, Problem, Thread
+from modkit.threads.seedpage import decode_file, parse_timestamp
+
+#: Columns an export must have.
+REQUIRED_COLUMNS = ("id", "parent_id")
+#: Columns an export may have; any other column is ignored.
+OPTIONAL_COLUMNS = ("doc", "author", "timestamp", "text", "title", "article", "position")
+
+
+def normalize_timestamp(value: object) -> str | None:
+    """``YYYY-MM-DDTHH:MM`` from an ISO 8601 string (a zone is converted to UTC), a Unix time in
+    seconds, or the seed pages' ``June 6, 2013 at 8:33 am``; "" for empty; None if unreadable."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M")
+        except (OverflowError, OSError, ValueError):
+            return None
+    text = str(value).strip()
+    if not text:
+        return ""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return parse_timestamp(text) or None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M")
+
+
+class _Row:
+    __slots__ = ("line", "id", "parent", "author", "timestamp", "text", "position")
+
+    def __init__(self, line: int, cid: str, parent: str, author: str, timestamp: str, text: str,
+                 position: int | None) -> None:
+        self.line, self.id, self.parent = line, cid, parent
+        self.author, self.timestamp, self.text, self.position = author, timestamp, text, position
+
+
+class _Doc:
+    def __init__(self, doc: str) -> None:
+        self.doc = doc
+        self.rows: list[_Row] = []
+        self.title = ""
+        self.article = ""
+        self.problems: list[Problem] = []
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip() if not isinstance(value, str) else value.strip()
+
+
+def _position(value: object) -> int | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+class _Collector:
+    """Gathers rows into docs for one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.default_doc = path.stem
+        self.docs: dict[str, _Doc] = {}
+
+    def add(self, line: int, rec: dict[str, object]) -> None:
+        cid = _cell(rec.get("id"))
+        if not cid:
+            raise ParseError(self.path, line, "empty id: every comment needs an id")
+        doc_name = _cell(rec.get("doc")) or self.default_doc
+        doc = self.docs.get(doc_name)
+        if doc is None:
+            doc = self.docs[doc_name] = _Doc(doc_name)
+        if not doc.title:
+            doc.title = _cell(rec.get("title"))
+        if not doc.article:
+            doc.article = _cell(rec.get("article"))
+        raw_time = rec.get("timestamp")
+        timestamp = normalize_timestamp(raw_time)
+        if timestamp is None:
+            doc.problems.append(Problem(
+                "bad_timestamp", f"{self.path}:{line}: unreadable timestamp {raw_time!r} for id {cid!r}; left empty", line))
+            timestamp = ""
+        text = rec.get("text")
+        text = "" if text is None else str(text).replace("\r\n", "\n").replace("\r", "\n").strip()
+        doc.rows.append(_Row(line, cid, _cell(rec.get("parent_id")), _cell(rec.get("author")),
+                             timestamp, text, _position(rec.get("position"))))
+
+    def threads(self, sha: str, fmt: str, decode_problems: list[Problem]) -> Iterator[Thread]:
+        if not self.docs:  # a header-only export: one empty thread, not an error
+            self.docs[self.default_doc] = _Doc(self.default_doc)
+        for i, doc in enumerate(self.docs.values()):
+            comments, problems = _build(doc, self.path)
+            yield Thread(
+                doc=doc.doc, source=str(self.path), sha256=sha, title=doc.title, article=doc.article,
+                declared=None, comments=tuple(comments),
+                problems=tuple((decode_problems if i == 0 else []) + doc.problems + problems),
+                format=fmt,
+            )
+
+
+def _build(doc: _Doc, path: Path) -> tuple[list[Comment], list[Problem]]:
+    problems: list[Problem] = []
+    rows: list[_Row] = []
+    first_line: dict[str, int] = {}
+    for r in doc.rows:
+        if r.id in first_line:
+            problems.append(Problem(
+                "duplicate_id", f"{path}:{r.line}: duplicate id {r.id!r} (first on line {first_line[r.id]}); row skipped", r.line))
+            continue
+        first_line[r.id] = r.line
+        rows.append(r)
+    if rows and all(r.position is not None for r in rows):
+        rows.sort(key=lambda r: r.position)  # stable: file order breaks ties
+    by_id = {r.id: r for r in rows}
+    parent: dict[str, str] = {}
+    for r in rows:
+        if r.parent and r.parent not in by_id:
+            problems.append(Problem(
+                "orphan", f"{path}:{r.line}: id {r.id!r} replies to {r.parent!r}, which is not in doc {doc.doc!r}; read as top-level", r.line))
+            parent[r.id] = ""
+        else:
+            parent[r.id] = r.parent
+    # Break cycles: walk up from every comment; a walk that comes back to a comment of its own
+    # path has found a loop, broken at the loop's comment that comes first in file order.
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = known to reach a root
+    for r in rows:
+        path_ids: list[str] = []
+        cur = r.id
+        while cur and state.get(cur, 0) == 0:
+            state[cur] = 1
+            path_ids.append(cur)
+            cur = parent[cur]
+        if cur and state.get(cur) == 1:
+            loop = path_ids[path_ids.index(cur):]
+            head = min(loop, key=lambda i: by_id[i].line)
+            parent[head] = ""
+            shown = " -> ".join([*loop, loop[0]])
+            problems.append(Problem(
+                "cycle", f"{path}:{by_id[head].line}: reply links loop ({shown}); {head!r} read as top-level", by_id[head].line))
+        for i in path_ids:
+            state[i] = 2
+    depth: dict[str, int] = {}
+    for r in rows:
+        chain = []
+        cur = r.id
+        while cur and cur not in depth:
+            chain.append(cur)
+            cur = parent[cur]
+        base = depth[cur] if cur else -1
+        for i in reversed(chain):
+            base += 1
+            depth[i] = base
+    comments = [
+        Comment(id=r.id, doc=doc.doc, parent_id=parent[r.id], depth=depth[r.id], position=pos,
+                author=r.author, timestamp=r.timestamp, text=r.text, line=r.line)
+        for pos, r in enumerate(rows, start=1)
+    ]
+    return comments, problems
+
+
+def _check_columns(path: Path, line: int, names: object, where: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]  # type: ignore[operator]
+    if missing:
+        raise ParseError(path, line, f"missing required {where} {', '.join(repr(m) for m in missing)} "
+                         f"(an export needs {', '.join(REQUIRED_COLUMNS)})")
+
+
+def read_csv(path: str | Path) -> list[Thread]:
+    """Read a CSV comment export (header row; comma separated; UTF-8, a BOM is fine)."""
+    path = Path(path)
+    data = path.read_bytes()
+    text, problems = decode_file(data, path)
+    csv.field_size_limit(1 << 30)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    collector = _Collector(path)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ParseError(path, 1, "no header row")
+        names = [h.strip().lower() for h in header]
+        _check_columns(path, 1, names, "column")
+        prev = reader.line_num
+        for row in reader:
+            line = prev + 1
+            prev = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            collector.add(line, dict(zip(names, row)))
+    except csv.Error as exc:
+        raise ParseError(path, reader.line_num or None, f"not a readable CSV: {exc}") from None
+    return list(collector.threads(hashlib.sha256(data).hexdigest(), "csv", problems))
+
+
+def read_jsonl(path: str | Path) -> list[Thread]:
+    """Read a JSONL comment export: one JSON object per line, blank lines ignored."""
+    path = Path(path)
+    data = path.read_bytes()
+    text, problems = decode_file(data, path)
+    collector = _Collector(path)
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError as exc:
+            raise ParseError(path, lineno, f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+        if not isinstance(rec, dict):
+            raise ParseError(path, lineno, f"expected a JSON object, got {type(rec).__name__}")
+        _check_columns(path, lineno, rec, "field")
+        collector.add(lineno, rec)
+    return list(collector.threads(hashlib.sha256(data).hexdigest(), "jsonl", problems))
