@@ -341,14 +341,23 @@ class PageIndex:
     def read(cls, pages: str | Path | Iterable[str | Path]) -> "PageIndex":
         return cls(iter_threads(pages))
 
-    def find(self, comment_id: str, doc: str = "") -> tuple[Comment | None, str]:
-        """The comment, or None and why not."""
+    def find(self, comment_id: str, doc: str = "", author: str = "", timestamp: str = "") -> tuple[Comment | None, str]:
+        """The comment, or None and why not. Ids hash the text, so an edited comment has a new
+        id: when ``author`` and ``timestamp`` (CSV columns) still match exactly one comment of
+        the page, the reason says that its text changed since it was flagged."""
         if doc:
             t = self.threads.get(doc)
             if t is None:
                 return None, f"page {doc!r} (doc column) is not among the pages read"
             c = t.get(comment_id)
-            return (c, "") if c else (None, f"unknown comment id {comment_id!r} on page {doc}")
+            if c:
+                return c, ""
+            same = [x for x in t.comments if author and x.author == author and x.timestamp == timestamp]
+            if len(same) == 1:
+                return None, (f"comment text changed since it was flagged: the comment by {author} at "
+                              f"{timestamp} on page {doc} now reads differently (its id is now {same[0].id}); "
+                              "flag the page again")
+            return None, f"unknown comment id {comment_id!r} on page {doc}"
         found = self.by_id.get(comment_id, [])
         if len(found) == 1:
             return found[0], ""
@@ -425,7 +434,8 @@ def check_sheet(
             t, v = wrong[0]
             bad(f"unknown {t} {v!r} in labels: expected one of {', '.join(allowed[t])}")
             continue
-        comment, why = pages.find(cid, cells.get("doc", "").strip())
+        comment, why = pages.find(cid, cells.get("doc", "").strip(), cells.get("author", "").strip(),
+                                  cells.get("timestamp", "").strip())
         if comment is None:
             bad(why)
             continue
