@@ -335,3 +335,31 @@ def test_a_torn_last_line_of_the_decision_log_is_reported_and_skipped(work, rows
     rows[1].update(decision="approve")
     review.import_review([write_sheet(work / "c.csv", rows)], "ana", pages=work / "seeds", labels=labels)
     assert len(list(review.DecisionLog(labels).records())) == 2
+
+
+def test_a_later_decision_retracts_labels_the_earlier_one_gave(work, rows):
+    labels = work / "labels"
+    row = dict(rows[0])  # no flag: approve means civility=civil and topic=on
+    review.import_review([write_sheet(work / "a.csv", [dict(row, decision="approve")])], "ana",
+                         pages=work / "seeds", labels=labels)
+    assert {k[1]: e.value for k, e in LabelStore(labels).current().items()} == {"civility": "civil", "topic": "on"}
+    review.import_review([write_sheet(work / "b.csv", [dict(row, decision="reject", reject_code="SPAM")])], "ana",
+                         pages=work / "seeds", labels=labels)
+    assert {k[1]: e.value for k, e in LabelStore(labels).current().items()} == {"topic": "off"}
+    review.import_review([write_sheet(work / "c.csv", [dict(row, decision="escalate")])], "ana",
+                         pages=work / "seeds", labels=labels)
+    assert LabelStore(labels).current() == {}
+
+
+def test_notes_are_logged_but_do_not_replace_a_decision(work, rows):
+    labels = work / "labels"
+    row = dict(rows[0], flags="uncivil")
+    review.import_review([write_sheet(work / "a.csv", [dict(row, decision="reject")])], "ana",
+                         pages=work / "seeds", labels=labels)
+    note = write_sheet(work / "n.csv", [dict(row, note="ask Ben")])
+    assert review.import_review([note], "ana", pages=work / "seeds", labels=labels).decisions == 1
+    assert review.import_review([note], "ana", pages=work / "seeds", labels=labels).already == 1
+    s = review.stats(labels)
+    assert s.flags["uncivil"].reject == 1 and s.reviewers["ana"]["note"] == 1 and len(s.audit) == 2
+    [cur] = LabelStore(labels).current().values()
+    assert cur.value == "uncivil"

@@ -382,6 +382,89 @@ def _float(cell: str) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class FlaggedItem:
+    """A row of a flag CSV whose comment was found, unchanged, on the pages."""
+
+    comment: Comment
+    flags: tuple[str, ...]
+    model: str
+    scores: dict[str, float]
+    file: str
+    row: int
+    cells: dict[str, str]
+
+    def decide(
+        self, decision: str, reviewer: str, allowed: Mapping[str, Sequence[str]], reject_code: str = "",
+        corrections: Mapping[str, str] | None = None, note: str = "",
+    ) -> Decision:
+        """Validate one decision on this comment; raises ``ValueError(problem)`` when invalid."""
+        corrections = dict(corrections or {})
+        code = reject_code.strip().upper().replace(" ", "_").replace("-", "_")
+        if decision not in (*DECISIONS, CORRECT, NOTE):
+            raise ValueError(f"unknown decision {decision!r}: expected one of {', '.join(DECISIONS)} (or empty)")
+        if code and code not in REJECT_CODES:
+            raise ValueError(f"unknown reject_code {code!r}: expected one of {', '.join(REJECT_CODES)}")
+        if code and decision != "reject":
+            raise ValueError(f"reject_code {code} given with decision {decision}: a reject_code goes with reject")
+        check_corrections(corrections, allowed)
+        if decision == "reject" and not code and not corrections and not any(f in _FLAG_TASK for f in self.flags):
+            raise ValueError("reject of a comment with no flag: give a reject_code or labels (e.g. civility=uncivil)")
+        values = label_values(decision, self.flags, code, corrections)
+        unknown = [(t, v) for t, v in values.items() if t not in allowed or v not in allowed[t]]
+        if unknown:  # the schema was changed so the review mapping no longer fits it
+            t, v = unknown[0]
+            have = ", ".join(k + ": " + "/".join(vs) for k, vs in allowed.items())
+            raise ModkitError(f"review maps {decision} to {t}={v}, which the label schema does not have ({have})")
+        c = self.comment
+        return Decision(
+            comment_id=c.id, doc=c.doc, decision=decision, reviewer=reviewer, reject_code=code,
+            note=note.strip(), corrections=corrections, values=values, model=self.model, flags=self.flags,
+            scores=self.scores, text_sha=text_sha(c.text), file=self.file, row=self.row,
+        )
+
+
+def check_corrections(corrections: Mapping[str, str], allowed: Mapping[str, Sequence[str]]) -> None:
+    """Raise ``ValueError`` naming the first unknown task or value."""
+    for t, v in corrections.items():
+        if t not in allowed:
+            raise ValueError(f"unknown task in correction '{t}={v}': expected one of {', '.join(allowed)}")
+        if v not in allowed[t]:
+            raise ValueError(f"unknown {t} {v!r} in labels: expected one of {', '.join(allowed[t])}")
+
+
+def find_item(sheet: Sheet, number: int, cells: Mapping[str, str], pages: PageIndex) -> FlaggedItem:
+    """The comment a row names, checked against the pages; raises ``ValueError(problem)``."""
+    cid = cells.get("comment_id", "").strip()
+    if not cid:
+        raise ValueError("empty comment_id")
+    comment, why = pages.find(cid, cells.get("doc", "").strip(), cells.get("author", "").strip(),
+                              cells.get("timestamp", "").strip())
+    if comment is None:
+        raise ValueError(why)
+    current = text_sha(comment.text)
+    flagged_sha = cells.get("text_sha", "").strip()
+    if flagged_sha and flagged_sha != current:
+        raise ValueError(f"comment text changed since it was flagged (text_sha {flagged_sha} in the CSV, "
+                         f"{current} on page {comment.doc}): flag it again")
+    scores = {k: f for k in ("p_abusive", "p_uncivil", "p_offtopic") if (f := _float(cells.get(k, ""))) is not None}
+    return FlaggedItem(comment, parse_flags(cells.get("flags", "")), cells.get("model", "").strip(), scores,
+                       sheet.path.name, number, dict(cells))
+
+
+def flagged_items(sheet: Sheet, pages: PageIndex) -> tuple[list[FlaggedItem], list[RowProblem]]:
+    """Every row's comment (for the interactive review), and the rows whose comment is unknown
+    or changed since it was flagged."""
+    items: list[FlaggedItem] = []
+    problems: list[RowProblem] = []
+    for number, cells in sheet.rows:
+        try:
+            items.append(find_item(sheet, number, cells, pages))
+        except ValueError as exc:
+            problems.append(RowProblem(str(sheet.path), number, cells.get("comment_id", "").strip(), str(exc)))
+    return items, problems
+
+
 def check_sheet(
     sheet: Sheet, reviewer: str, pages: PageIndex, allowed: Mapping[str, Sequence[str]],
 ) -> tuple[list[Decision], list[RowProblem], int]:
@@ -390,84 +473,34 @@ def check_sheet(
     problems: list[RowProblem] = []
     unreviewed = 0
     decided: dict[str, tuple[int, str]] = {}
-    name = str(sheet.path)
     for number, cells in sheet.rows:
         cid = cells.get("comment_id", "").strip()
-
-        def bad(problem: str) -> None:
-            problems.append(RowProblem(name, number, cid, problem))  # noqa: B023
-
         decision = cells.get("decision", "").strip().lower()
-        code = cells.get("reject_code", "").strip().upper().replace(" ", "_").replace("-", "_")
+        code = cells.get("reject_code", "").strip()
         note = cells.get("note", "").strip()
         try:
             corrections = parse_corrections(cells.get("labels", ""))
+            if not decision and not corrections:
+                if code:
+                    raise ValueError(f"reject_code {code} given but decision is empty: write reject (or clear the code)")
+                if not note:
+                    unreviewed += 1
+                    continue
+            if decision and decision not in DECISIONS:
+                raise ValueError(f"unknown decision {decision!r}: expected one of {', '.join(DECISIONS)} (or empty)")
+            decision = decision or (CORRECT if corrections else NOTE)
+            # cheap checks first, so a row says what is wrong with its values before its comment
+            check_corrections(corrections, allowed)
+            item = find_item(sheet, number, cells, pages)
+            d = item.decide(decision, reviewer, allowed, code, corrections, note)
         except ValueError as exc:
-            bad(str(exc))
+            problems.append(RowProblem(str(sheet.path), number, cid, str(exc)))
             continue
-        if not decision and not corrections:
-            if code:
-                bad(f"reject_code {code} given but decision is empty: write reject (or clear the code)")
-                continue
-            if not note:
-                unreviewed += 1
-                continue
-        if not cid:
-            bad("empty comment_id")
-            continue
-        if decision and decision not in DECISIONS:
-            bad(f"unknown decision {decision!r}: expected one of {', '.join(DECISIONS)} (or empty)")
-            continue
-        decision = decision or (CORRECT if corrections else NOTE)
-        if code and code not in REJECT_CODES:
-            bad(f"unknown reject_code {code!r}: expected one of {', '.join(REJECT_CODES)}")
-            continue
-        if code and decision != "reject":
-            bad(f"reject_code {code} given with decision {decision}: a reject_code goes with reject")
-            continue
-        wrong = [f"{t}={v}" for t, v in corrections.items() if t not in allowed]
-        if wrong:
-            bad(f"unknown task in correction {wrong[0]!r}: expected one of {', '.join(allowed)}")
-            continue
-        wrong = [(t, v) for t, v in corrections.items() if v not in allowed[t]]
-        if wrong:
-            t, v = wrong[0]
-            bad(f"unknown {t} {v!r} in labels: expected one of {', '.join(allowed[t])}")
-            continue
-        comment, why = pages.find(cid, cells.get("doc", "").strip(), cells.get("author", "").strip(),
-                                  cells.get("timestamp", "").strip())
-        if comment is None:
-            bad(why)
-            continue
-        current = text_sha(comment.text)
-        flagged_sha = cells.get("text_sha", "").strip()
-        if flagged_sha and flagged_sha != current:
-            bad(f"comment text changed since it was flagged (text_sha {flagged_sha} in the CSV, "
-                f"{current} on page {comment.doc}): flag it again")
-            continue
-        flags = parse_flags(cells.get("flags", ""))
-        if decision == "reject" and not code and not corrections and not any(f in _FLAG_TASK for f in flags):
-            bad("reject of a comment with no flag: give a reject_code or labels (e.g. civility=uncivil)")
-            continue
-        values = label_values(decision, flags, code, corrections)
-        unknown = [(t, v) for t, v in values.items() if t not in allowed or v not in allowed[t]]
-        if unknown:  # the schema was changed so the review mapping no longer fits it
-            t, v = unknown[0]
-            have = ", ".join(k + ": " + "/".join(vs) for k, vs in allowed.items())
-            raise ModkitError(
-                f"review maps {decision} to {t}={v}, which the label schema does not have ({have})"
-            )
-        scores = {k: f for k in ("p_abusive", "p_uncivil", "p_offtopic") if (f := _float(cells.get(k, ""))) is not None}
-        d = Decision(
-            comment_id=comment.id, doc=comment.doc, decision=decision, reviewer=reviewer,
-            reject_code=code, note=note, corrections=corrections, values=values,
-            model=cells.get("model", "").strip(), flags=flags, scores=scores, text_sha=current,
-            file=sheet.path.name, row=number,
-        )
         if cid in decided:
             first_row, first_key = decided[cid]
             if first_key != d.key:
-                bad(f"comment decided twice with different decisions (rows {first_row} and {number})")
+                problems.append(RowProblem(str(sheet.path), number, cid,
+                                           f"comment decided twice with different decisions (rows {first_row} and {number})"))
             continue
         decided[cid] = (number, d.key)
         decisions.append(d)
@@ -517,11 +550,13 @@ class DecisionLog:
                 continue
             yield rec
 
-    def latest(self, warnings: list[str] | None = None) -> dict[tuple[str, str], dict]:
-        """The latest decision per (reviewer, comment)."""
+    def latest(self, warnings: list[str] | None = None, notes: bool = False) -> dict[tuple[str, str], dict]:
+        """The latest decision per (reviewer, comment); notes (log-only records) left out
+        unless ``notes``."""
         out: dict[tuple[str, str], dict] = {}
         for rec in self.records(warnings):
-            out[(str(rec.get("reviewer", "")), str(rec["comment_id"]))] = rec
+            if notes or rec["decision"] != NOTE:
+                out[(str(rec.get("reviewer", "")), str(rec["comment_id"]))] = rec
         return out
 
 
@@ -585,20 +620,39 @@ def record_decisions(
     decisions: Sequence[Decision], labels: str | Path = "labels", time: str | None = None,
 ) -> ReviewResult:
     """Write validated decisions: label events first, then the decision log (so a crash in
-    between is repaired by importing again). Decisions equal to the reviewer's latest logged one
-    on the same comment are skipped."""
+    between is repaired by importing again).
+
+    A decision equal to the reviewer's latest decision on the same comment is skipped (a note
+    equal to any earlier note of theirs on it). A decision that replaces an earlier one retracts
+    (``value=None``) the labels the earlier one gave and the new one does not: the reviewer's
+    latest decision alone says what their review labels are.
+    """
     time = time or now_iso()
     log = DecisionLog(labels)
-    latest = log.latest()
+    latest = log.latest(notes=False)
+    notes = {(r.get("reviewer"), r["comment_id"], r.get("key")) for r in log.records() if r["decision"] == NOTE}
     result = ReviewResult()
     new: list[Decision] = []
+    events: list[LabelEvent] = []
     for d in decisions:
-        prev = latest.get((d.reviewer, d.comment_id))
-        if prev is not None and prev.get("key") == d.key:
-            result.already += 1
-            continue
+        who = (d.reviewer, d.comment_id)
+        if d.decision == NOTE:
+            if (d.reviewer, d.comment_id, d.key) in notes:
+                result.already += 1
+                continue
+            notes.add((d.reviewer, d.comment_id, d.key))
+        else:
+            prev = latest.get(who)
+            if prev is not None and prev.get("key") == d.key:
+                result.already += 1
+                continue
+            record = d.record(time)
+            for task in sorted(set((prev or {}).get("labels") or {}) - set(d.values)):
+                events.append(LabelEvent(d.comment_id, d.doc, task, None, d.reviewer, time, "review",
+                                         f"review {d.decision}: retracts the earlier {prev['decision']}", d.text_sha))
+            latest[who] = record
+        events.extend(d.events(time))
         new.append(d)
-    events = [ev for d in new for ev in d.events(time)]
     result.events = LabelStore(labels).append(events) if events else 0
     result.decisions = log.append([d.record(time) for d in new])
     result.by_decision.update(d.decision for d in new)
@@ -665,7 +719,8 @@ class ReviewStats:
 
 def stats(labels: str | Path = "labels") -> ReviewStats:
     """Per flag: rows reviewed, approve/reject/escalate, precision, most common corrections
-    (each reviewer's latest decision per comment counts); per reviewer: decisions by kind;
+    (each reviewer's latest decision per comment counts; notes do not); per reviewer: latest
+    decisions by kind, plus every note;
     the audit trail: every logged decision in order (who, what, when, which file and row)."""
     warnings: list[str] = []
     log = DecisionLog(labels)
@@ -683,6 +738,9 @@ def stats(labels: str | Path = "labels") -> ReviewStats:
                 setattr(fs, decision, getattr(fs, decision) + 1)
             for task, value in (rec.get("corrections") or {}).items():
                 fs.corrections[f"{task}={value}"] += 1
+    for rec in audit:
+        if rec["decision"] == NOTE:
+            reviewers.setdefault(str(rec.get("reviewer", "")), Counter())[NOTE] += 1
     for c in reviewers.values():
         c["total"] = sum(c.values())
     return ReviewStats(dict(sorted(flags.items())), dict(sorted(reviewers.items())), audit, warnings)
