@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -50,11 +51,15 @@ def resolve_source(source: str | Path) -> list[Path]:
 
 def resolve_sources(sources: Iterable[str | Path]) -> list[Path]:
     """Resolve several SOURCE arguments; each page appears once, in the order given."""
-    seen: set[Path] = set()
+    seen: set[object] = set()
     out: list[Path] = []
     for source in sources:
         for page in resolve_source(source):
-            key = page.resolve()
+            try:  # one stat per page; resolve() would lstat every folder on the way
+                st = os.stat(page)
+                key: object = (st.st_dev, st.st_ino)
+            except OSError:
+                key = page.resolve()
             if key not in seen:
                 seen.add(key)
                 out.append(page)

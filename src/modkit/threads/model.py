@@ -147,13 +147,16 @@ def _norm_text(text: str) -> str:
     return "\n".join(line.rstrip() for line in lines).strip()
 
 
-def content_key(doc: str, author: str, timestamp: str, text: str) -> str:
-    """The hash part of a comment id: 12 hex digits of BLAKE2b over the page id and content."""
-    payload = "\x1f".join((doc, author.strip(), timestamp.strip(), _norm_text(text)))
+def content_key(doc: str, author: str, timestamp: str, text: str, normalized: bool = False) -> str:
+    """The hash part of a comment id: 12 hex digits of BLAKE2b over the page id and content.
+
+    ``normalized=True`` says ``text`` is already normalised (as the page reader's texts are),
+    which saves the work; the result is the same."""
+    payload = "\x1f".join((doc, author.strip(), timestamp.strip(), text if normalized else _norm_text(text)))
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=6).hexdigest()
 
 
-def comment_id(doc: str, author: str, timestamp: str, text: str, repeat: int = 1) -> str:
+def comment_id(doc: str, author: str, timestamp: str, text: str, repeat: int = 1, normalized: bool = False) -> str:
     """A comment's stable id.
 
     Rule (labels point at these ids, so it never changes without a migration):
@@ -162,7 +165,7 @@ def comment_id(doc: str, author: str, timestamp: str, text: str, repeat: int = 1
     text) in page order gets the suffix ``-n`` (``-2``, ``-3``...). Position and parent are not
     part of the id, so a re-scrape of the same page that adds comments keeps every old id.
     """
-    base = "c" + content_key(doc, author, timestamp, text)
+    base = "c" + content_key(doc, author, timestamp, text, normalized)
     return base if repeat <= 1 else f"{base}-{repeat}"
 
 
@@ -173,8 +176,8 @@ class IdAssigner:
         self.doc = doc
         self._seen: dict[str, int] = {}
 
-    def __call__(self, author: str, timestamp: str, text: str) -> str:
-        base = comment_id(self.doc, author, timestamp, text)
+    def __call__(self, author: str, timestamp: str, text: str, normalized: bool = False) -> str:
+        base = comment_id(self.doc, author, timestamp, text, normalized=normalized)
         n = self._seen.get(base, 0) + 1
         self._seen[base] = n
         return base if n == 1 else f"{base}-{n}"

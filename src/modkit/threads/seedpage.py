@@ -22,8 +22,10 @@ from typing import NamedTuple
 from modkit.errors import ParseError
 from modkit.threads.model import Comment, IdAssigner, Problem, Thread
 
-_SOUNDOFF = re.compile(r"^[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*$", re.M | re.I)
+_SOUNDOFF = re.compile(r"[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.I)
+_SOUNDOFF_NL = re.compile(r"\n[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.I)
 _END = re.compile(r"^[ \t]*Post a comment[ \t]*$", re.I)
+_END_NL = re.compile(r"\n[ \t]*Post a comment[ \t]*(?=\n|\Z)", re.I)
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December"
 )
@@ -33,6 +35,17 @@ _TIMESTAMP = re.compile(
 )
 _TOP = re.compile(r"^( *)(\d{1,6})\. (.*)$")
 _REPLY = re.compile(r"^( *)\u2022 ?(.*)$")
+# A newline and the line after it when that line reads as a marker: a top-level header (_TOP), a
+# reply header (_REPLY) or a timestamp (_TIMESTAMP), each branch the same as that regex on one
+# line. Starting with a literal "\n" lets the engine jump from line to line; the lookahead keeps
+# the slow month names off ordinary lines.
+_MARKER = re.compile(
+    r"\n(?:(?P<ti>[ ]*)(?P<num>\d{1,6})\. (?P<ta>[^\n]*)"
+    r"|(?P<ri>[ ]*)\u2022 ?(?P<ra>[^\n]*)"
+    r"|[^\S\n]*(?=[^\W\d_]+ \d{1,2}, \d{4} (?i:at) \d)"
+    rf"(?P<mon>(?i:{_MONTHS})) (?P<day>\d{{1,2}}), (?P<year>\d{{4}}) (?i:at) (?P<hour>\d{{1,2}}):(?P<min>\d{{2}})"
+    r" ?(?P<ampm>(?i:[ap]m))[^\S\n]*\|?[^\S\n]*(?i:Reply)?[^\S\n]*(?=\n|\Z))"
+)
 _DATE_LINE = re.compile(rf"^({_MONTHS}) \d{{1,2}}(st|nd|rd|th)?, \d{{4}}$")
 _MONTH_NUM = {m.lower(): i for i, m in enumerate(_MONTHS.split("|"), start=1)}
 
@@ -108,14 +121,19 @@ def parse_timestamp(text: str) -> str:
 
 
 def _iso(match: re.Match[str]) -> str:
-    month, day, year, hour, minute, ampm = match.groups()
+    return _iso_parts(*match.groups())
+
+
+def _iso_parts(month: str, day: str, year: str, hour: str, minute: str, ampm: str) -> str:
     h = int(hour) % 12 + (12 if ampm.lower() == "pm" else 0)
-    try:
-        return datetime(int(year), _MONTH_NUM[month.lower()], int(day), h, int(minute)).strftime(
-            "%Y-%m-%dT%H:%M"
-        )
-    except ValueError:
-        return ""
+    mo = _MONTH_NUM.get(month.casefold(), 0)  # casefold: re.I also matches "\u017f" for "s"
+    y, d, mi = int(year), int(day), int(minute)
+    if not (1 <= d <= 28 and mo and h < 24 and mi < 60 and y >= 1):
+        try:
+            datetime(y, mo, d, h, mi)  # rejects February 30th, 7:75 and the like
+        except ValueError:
+            return ""
+    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}"
 
 
 def _title(lines: list[str]) -> str:
@@ -145,22 +163,20 @@ def _article(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def _body(lines: list[str]) -> str:
-    """Join body lines: dedent, keep single line breaks, one blank line between paragraphs."""
-    paragraphs: list[list[str]] = [[]]
-    for line in lines:
-        stripped = line.strip()
-        if stripped:
-            paragraphs[-1].append(stripped)
-        elif paragraphs[-1]:
-            paragraphs.append([])
-    return "\n\n".join("\n".join(p) for p in paragraphs if p)
+_BLANK_RUN = re.compile(r"\n{3,}")
+
+
+def _body_text(raw: str) -> str:
+    """Body lines as the comment's text: each line stripped (dedent), single line breaks kept,
+    paragraphs separated by exactly one blank line, no blank lines at either end."""
+    text = "\n".join([line.strip() for line in raw.split("\n")]).strip()
+    return _BLANK_RUN.sub("\n\n", text) if "\n\n\n" in text else text
 
 
 class _Open:
     """A comment being read: header seen, body accumulating, timestamp pending."""
 
-    __slots__ = ("indent", "author", "line", "body", "timestamp", "depth", "parent", "number")
+    __slots__ = ("indent", "author", "line", "body", "timestamp", "depth", "parent", "number", "cid")
 
     def __init__(self, indent: int, author: str, line: int, number: int | None) -> None:
         self.indent = indent
@@ -170,7 +186,8 @@ class _Open:
         self.body: list[str] = []
         self.timestamp = ""
         self.depth = 0
-        self.parent = ""
+        self.parent: _Open | None = None
+        self.cid = ""
 
 
 def parse_page(data: bytes, path: str | Path = "<page>", doc: str | None = None) -> Thread:
@@ -182,7 +199,7 @@ def parse_page(data: bytes, path: str | Path = "<page>", doc: str | None = None)
     if "\t" in text:
         text = _expand_leading_tabs(text)
 
-    m = _SOUNDOFF.search(text)
+    m = _SOUNDOFF.match(text) or _SOUNDOFF_NL.search(text)
     if m is None:
         lines = text.split("\n")
         problems.insert(0, Problem("no_comment_section", f"{path}: page has no comment section"))
@@ -191,10 +208,11 @@ def parse_page(data: bytes, path: str | Path = "<page>", doc: str | None = None)
             declared=None, problems=tuple(problems), has_comment_section=False,
         )
 
-    head_lines = text[: m.start()].split("\n")
+    head = text[: m.start()]
+    head_lines = head.split("\n")
     declared = int(m.group(1).replace(",", ""))
-    first_line = len(head_lines) + 1  # 1-based line of the first line after "soundoff"
-    section = text[m.end() + 1 :].split("\n") if m.end() < len(text) else []
+    first_line = head.count("\n") + (m.group(0)[0] == "\n") + 2  # the line after "soundoff"
+    section = text[m.end() :]  # starts with the newline that ends the "soundoff" line
 
     comments, section_problems = _parse_section(section, first_line, doc, path)
     problems.extend(section_problems)
@@ -213,15 +231,32 @@ def parse_page(data: bytes, path: str | Path = "<page>", doc: str | None = None)
 
 
 def _parse_section(
-    lines: list[str], first_line: int, doc: str, path: Path
+    section: str, first_line: int, doc: str, path: Path
 ) -> tuple[list[Comment], list[Problem]]:
+    """Read the comments of a comment section: ``section`` is the text after the ``soundoff``
+    line, starting with that line's newline; ``first_line`` is the number of the line after it.
+
+    Speed: only lines that may be a marker (a header, a timestamp) are looked at one by one; the
+    plain body lines between them are handled as whole slices of text.
+    """
     problems: list[Problem] = []
     done: list[_Open] = []
     open_: _Open | None = None
     stack: list[_Open] = []  # ancestors of the next reply, by indentation
     expect_header = True  # after a timestamp (or at the start) the next text is a header
-    ended = False
-    n = len(lines)
+    end_match = _END_NL.search(section)
+    end = end_match.start() + 1 if end_match else len(section)  # start of the "Post a comment" line
+    size = len(section)
+    n_lines = section.count("\n")
+    nl_pos = 0  # newlines counted up to here
+    nl_seen = 0
+
+    def line_no(at: int) -> int:
+        """Line number of the line starting at ``at`` (counts forward only)."""
+        nonlocal nl_pos, nl_seen
+        nl_seen += section.count("\n", nl_pos, at)
+        nl_pos = at
+        return first_line - 1 + nl_seen
 
     def close(c: _Open | None) -> None:
         if c is None:
@@ -232,54 +267,64 @@ def _parse_section(
             )
         done.append(c)
 
-    def looks_like_header(i: int) -> bool:
-        # A header is followed by a blank line (then the body or the timestamp).
-        return i + 1 >= n or not lines[i + 1].strip()
-
-    for i, line in enumerate(lines):
-        lineno = first_line + i
-        if not line.strip():
-            if open_ is not None and not expect_header:
-                open_.body.append("")
-            continue
-        if _END.match(line):
-            ended = True
-            break
-        if open_ is not None and not expect_header:
-            ts = _TIMESTAMP.match(line)
-            if ts:
-                open_.timestamp = _iso(ts)
-                expect_header = True
+    def plain(start: int, stop: int) -> None:
+        """Lines ``section[start:stop]`` that hold no marker: body text (or stray text)."""
+        if open_ is None or start >= stop:
+            return  # stray text before the first header
+        chunk = section[start:stop]
+        if chunk[-1:] == "\n":
+            chunk = chunk[:-1]
+        if not expect_header:
+            open_.body.append(chunk)
+            return
+        # After a timestamp: blank lines are skipped, text is kept in the comment above (rare).
+        for k, line in enumerate(chunk.split("\n")):
+            if not line.strip():
                 continue
-        top = _TOP.match(line)
-        reply = None if top else _REPLY.match(line)
-        header = top or reply
-        is_header = header is not None and (
-            expect_header
-            or (
-                looks_like_header(i)
-                and open_ is not None
-                and len(header.group(1)) <= open_.indent + 2
-                and (top is None or int(top.group(2)) == _next_number(done, open_))
-            )
-        )
-        if not is_header:
-            if open_ is None:
-                continue  # stray text before the first header
-            if expect_header and open_.timestamp:
-                # Text after the timestamp that is no header: keep it, it belongs to the body.
+            if open_.timestamp:
+                lineno = line_no(start) + k
+                if line.strip().lower() == "reply":  # the timestamp's "Reply" link on its own line
+                    continue
                 problems.append(Problem("bad_row", f"{path}:{lineno}: text after a timestamp kept in the comment above", lineno))
             open_.body.append(line)
-            continue
-        assert header is not None
+
+    pos = 1
+    for m in _MARKER.finditer(section, 0, end):
+        ls = m.start() + 1  # the marker line: section[ls:le]
+        le = m.end()
+        num = m.group("num")
+        if num is not None:
+            indent, author = len(m.group("ti")), m.group("ta")
+        else:
+            ri = m.group("ri")
+            if ri is None:  # a timestamp line
+                if open_ is not None and not expect_header:
+                    plain(pos, ls)
+                    open_.timestamp = _iso_parts(*m.group("mon", "day", "year", "hour", "min", "ampm"))
+                    expect_header = True
+                    pos = le + 1
+                continue  # else: text where a header was due, kept in the stretch
+            indent, author = len(ri), m.group("ra")
+        if not expect_header:
+            # A header is followed by a blank line (then the body or the timestamp).
+            nxt = section.find("\n", le + 1)
+            next_blank = le >= size or not section[le + 1 : nxt if nxt >= 0 else size].strip()
+            if not (
+                next_blank
+                and open_ is not None
+                and indent <= open_.indent + 2
+                and (num is None or int(num) == _next_number(done, open_))
+            ):
+                continue  # not a header: body text
+        plain(pos, ls)
+        pos = le + 1
+        lineno = line_no(ls)
         close(open_)
-        indent = len(header.group(1))
-        if top:
-            c = _Open(indent, top.group(3).strip(), lineno, int(top.group(2)))
+        if num is not None:
+            c = _Open(indent, author.strip(), lineno, int(num))
             stack = [c]
         else:
-            assert reply is not None
-            c = _Open(indent, reply.group(2).strip(), lineno, None)
+            c = _Open(indent, author.strip(), lineno, None)
             while stack and stack[-1].indent >= indent:
                 stack.pop()
             if stack:
@@ -289,7 +334,7 @@ def _parse_section(
                     problems.append(
                         Problem("skipped_level", f"{path}:{lineno}: reply by {c.author!r} skips an indentation level; attached to {parent.author!r}", lineno)
                     )
-                c.parent = f"#{id(parent)}"
+                c.parent = parent
             else:
                 problems.append(
                     Problem("orphan", f"{path}:{lineno}: reply by {c.author!r} has no comment above it; read as top-level", lineno)
@@ -297,21 +342,20 @@ def _parse_section(
             stack.append(c)
         open_ = c
         expect_header = False
+    plain(pos, end)
     close(open_)
-    if not ended:
-        where = first_line + n - 1
+    if end_match is None:
+        where = first_line + n_lines - 1
         problems.append(Problem("truncated", f"{path}:{where}: comment section ends without 'Post a comment' (truncated page?)", where))
 
     assign = IdAssigner(doc)
-    ids: dict[str, str] = {}
     comments: list[Comment] = []
     for pos, c in enumerate(done, start=1):
-        text = _body(c.body)
-        cid = assign(c.author, c.timestamp, text)
-        ids[f"#{id(c)}"] = cid
+        text = _body_text("\n".join(c.body))
+        c.cid = assign(c.author, c.timestamp, text, normalized=True)
         comments.append(
-            Comment(id=cid, doc=doc, parent_id=ids.get(c.parent, ""), depth=c.depth, position=pos,
-                    author=c.author, timestamp=c.timestamp, text=text, line=c.line)
+            Comment(id=c.cid, doc=doc, parent_id=c.parent.cid if c.parent is not None else "", depth=c.depth,
+                    position=pos, author=c.author, timestamp=c.timestamp, text=text, line=c.line)
         )
     return comments, problems
 
