@@ -41,7 +41,7 @@ class Fmt(str, Enum):
 
 
 def _schema(labels_dir: Path) -> L.Schema:
-    return L.load_schema(labels_dir)
+    return L.schema_for(labels_dir)
 
 
 def _report(warnings: list[str]) -> None:
@@ -70,6 +70,9 @@ def label_cmd(
     L.check_annotator(who)
     if set_id is not None:
         pairs = [a for a in args if "=" in a]
+        for a in args:
+            if "=" not in a and a in schema.task_names:
+                raise ModkitError(f"{a!r}: expected TASK=VALUE, e.g. {a}={schema.task(a).values[0].name}")
         pages = [a for a in args if "=" not in a] or ["seeds/"]
         corpus = L.Corpus.read(pages)
         events = L.set_labels(store, schema, corpus, set_id, pairs, annotator=who, note=note)
@@ -103,12 +106,12 @@ def label_cmd(
 def _uncertain_order(corpus: L.Corpus, model_dir: Path) -> list[str]:
     """Comment ids, the ones the model is least sure about first (needs `modkit train`)."""
     no_model = f"--order uncertain: no trained model in {model_dir} (run `modkit train` first)"
+    if not Path(model_dir).exists():
+        raise ModkitError(no_model)
     try:
         from modkit import flag, model
     except ImportError:
         raise ModkitError(no_model) from None
-    if not Path(model_dir).exists():
-        raise ModkitError(no_model)
     trained = model.load_model(model_dir)
     scores = flag.score(corpus.threads, trained)
     unc = dict(zip(scores["comment_id"], scores["uncertainty"]))

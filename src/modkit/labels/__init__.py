@@ -17,7 +17,7 @@ from modkit.labels.ops import (
     read_table, set_labels, write_rows,
 )
 from modkit.labels.schema import (
-    DEFAULT_SCHEMA_TOML, Schema, SchemaError, Task, Value, load_schema, parse_schema,
+    DEFAULT_SCHEMA_TOML, Schema, SchemaError, Task, Value, load_schema, parse_schema, schema_for,
 )
 from modkit.labels.store import (
     SOURCES, LabelEvent, LabelStore, Resolved, check_annotator, read_events, text_sha, text_shas,
@@ -28,6 +28,6 @@ __all__ = [
     "LabelStore", "Resolved", "RowErrors", "Schema", "SchemaError", "Stats", "Task", "TaskAgreement",
     "Value", "check_annotator", "cohen_kappa", "compute_stats", "default_annotator", "disagreements",
     "export_columns", "export_rows", "import_labels", "krippendorff_alpha", "load_schema",
-    "parse_assignments", "parse_schema", "plan_import", "read_events", "read_table", "set_labels",
+    "parse_assignments", "parse_schema", "plan_import", "read_events", "read_table", "schema_for", "set_labels",
     "text_sha", "text_shas", "write_rows",
 ]

@@ -156,6 +156,13 @@ def default_schema_path(root: str | Path = "labels") -> Path:
     return Path(root) / "schema.toml"
 
 
+def schema_for(root: str | Path = "labels") -> "Schema":
+    """The schema of a labels folder: ``<root>/schema.toml`` if present, else the default
+    (also when the folder does not exist yet)."""
+    path = default_schema_path(root)
+    return load_schema(path) if path.is_file() else parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
+
+
 def load_schema(path: str | Path | None = None) -> Schema:
     """Read and validate a schema file.
 

@@ -75,7 +75,7 @@ class LabelerApp(App):
         it = s.item
         page = f" · {it.thread.doc}" if it else ""
         top.update(Text(clip(f"modkit label · annotator {s.annotator} · {where}{page}", 200), style="bold"))
-        prog = "  ".join(f"{t} {k}/{n}" for t, k in s.progress().items())
+        prog = " · ".join(f"{t} {k}/{n}" for t, k in s.progress().items())
         status = self.query_one("#status", StatusLine)
         if it is None:
             self.query_one("#article", ArticlePanel).update(Text("All comments in this session are labeled.", style="bold green"))
@@ -111,7 +111,7 @@ class LabelerApp(App):
         self.query_one("#defs", Static).update(defs)
         note = s.pending_note.get(cid) or s.notes.get((cid, task.name), "")
         msg = s.message + (f"  note: {note}" if note else "")
-        status.update(Text(clip(f"{prog}  {msg}", 200)))
+        status.update(Text(clip(f"{prog} │ {msg}" if msg else prog, 200)))
 
     # -- keys ----------------------------------------------------------------------------------
     async def on_key(self, event: events.Key) -> None:
