@@ -54,7 +54,7 @@ def read_file(path: str | Path) -> list[Thread]:
 
     Raises :class:`ParseError` naming the file (and line) when it cannot be read at all.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     fmt = format_for(path)
     try:
         result = fmt.reader(path)

@@ -48,6 +48,7 @@ _MARKER = re.compile(
 )
 _DATE_LINE = re.compile(rf"^({_MONTHS}) \d{{1,2}}(st|nd|rd|th)?, \d{{4}}$")
 _MONTH_NUM = {m.lower(): i for i, m in enumerate(_MONTHS.split("|"), start=1)}
+_MONTH_EXACT = {m: i for i, m in enumerate(_MONTHS.split("|"), start=1)}
 
 # Site furniture that is not article text: navigation, sharing, "more from" links, etc.
 _BOILERPLATE = re.compile(
@@ -125,8 +126,8 @@ def _iso(match: re.Match[str]) -> str:
 
 
 def _iso_parts(month: str, day: str, year: str, hour: str, minute: str, ampm: str) -> str:
-    h = int(hour) % 12 + (12 if ampm.lower() == "pm" else 0)
-    mo = _MONTH_NUM.get(month.casefold(), 0)  # casefold: re.I also matches "\u017f" for "s"
+    h = int(hour) % 12 + (12 if ampm in ("pm", "PM", "Pm", "pM") else 0)
+    mo = _MONTH_EXACT.get(month) or _MONTH_NUM.get(month.casefold(), 0)  # re.I also matches "\u017f" for "s"
     y, d, mi = int(year), int(day), int(minute)
     if not (1 <= d <= 28 and mo and h < 24 and mi < 60 and y >= 1):
         try:
@@ -169,6 +170,8 @@ _BLANK_RUN = re.compile(r"\n{3,}")
 def _body_text(raw: str) -> str:
     """Body lines as the comment's text: each line stripped (dedent), single line breaks kept,
     paragraphs separated by exactly one blank line, no blank lines at either end."""
+    if "\n" not in raw:
+        return raw.strip()
     text = "\n".join([line.strip() for line in raw.split("\n")]).strip()
     return _BLANK_RUN.sub("\n\n", text) if "\n\n\n" in text else text
 
@@ -192,7 +195,7 @@ class _Open:
 
 def parse_page(data: bytes, path: str | Path = "<page>", doc: str | None = None) -> Thread:
     """Parse one page in the seed layout from its bytes. Never raises on odd content."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     doc = doc if doc is not None else path.stem
     sha = hashlib.sha256(data).hexdigest()
     text, problems = decode_page(data, path)
@@ -373,7 +376,7 @@ def read_page(path: str | Path) -> Thread:
     Raises :class:`ParseError` for a file that is empty or binary (and, through the registry,
     one that cannot be read); any text goes through, its oddities noted as problems.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     data = path.read_bytes()
     check_text(data, path)
     return parse_page(data, path)
