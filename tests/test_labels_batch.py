@@ -12,8 +12,17 @@ import pytest
 
 from modkit.errors import ModkitError
 from modkit.labels import (
-    Corpus, LabelEvent, LabelStore, RowErrors, cohen_kappa, compute_stats, export_rows, import_labels,
-    krippendorff_alpha, load_schema, set_labels,
+    Corpus,
+    LabelEvent,
+    LabelStore,
+    RowErrors,
+    cohen_kappa,
+    compute_stats,
+    export_rows,
+    import_labels,
+    krippendorff_alpha,
+    load_schema,
+    set_labels,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,3 +250,45 @@ def test_set_with_a_unique_prefix_and_an_ambiguous_one(tmp_path, corpus, schema)
     assert evs[0].comment_id == it.id
     with pytest.raises(ModkitError, match="unknown comment id 'c'"):
         set_labels(store, schema, corpus, "c", ["topic=on"], annotator="ann")
+
+
+def test_only_unlabeled_with_nothing_left_says_so_without_a_terminal(modkit, tmp_path):
+    (tmp_path / "gold-a.jsonl").write_bytes((ROOT / "labels" / "gold-a.jsonl").read_bytes())
+    r = modkit("label", "--annotator", "gold-a", "--only-unlabeled", "--labels", str(tmp_path))
+    assert r.returncode == 0
+    assert "gold-a: nothing left to label (38 comments, all labeled on civility, topic, stance)" in r.stderr
+
+
+def test_adjudicate_without_a_terminal_points_to_set(modkit, tmp_path):
+    r = modkit("labels", "adjudicate", "--annotator", "lead", "--labels", str(tmp_path), input="")
+    assert r.returncode == 2 and "--set COMMENT_ID TASK=VALUE" in r.stderr
+
+
+def test_committed_gold_labels_cover_every_seed_comment_on_every_task(corpus, schema):
+    store = LabelStore(ROOT / "labels")
+    warnings: list[str] = []
+    cur = store.current(warnings, corpus.texts())
+    assert warnings == []
+    gold = {(c, t): e.value for (c, t, w), e in cur.items() if w == "gold-a"}
+    assert len(gold) == 38 * 3
+    for (cid, task), value in gold.items():
+        schema.check(task, value)
+    # spot checks of GUIDELINES.md's worked examples
+    assert gold[("c2a04e9409aeb", "topic")] == "off"  # 000:2 empty comment
+    assert gold[("c895ed9e9b6dd", "topic")] == "off"  # 001:17 site complaint
+    assert gold[("c90977f701d9b", "civility")] == "abusive"  # 001:14 attack via nationality
+    assert gold[("c9fc63dbb9092", "stance")] == "agree"  # 001:18 self-reply, judged vs the article
+    assert {t: gold[("cc368ccacb4b5", t)] for t in schema.task_names} == \
+        {t: gold[("cfef8c64b785d", t)] for t in schema.task_names}  # 001:13/15 repost
+
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+SECTION = README[README.index("<!-- section:labels -->"):README.index("<!-- /section:labels -->")]
+
+
+@pytest.mark.parametrize("command", ["label", "labels import", "labels export", "labels stats",
+                                     "labels adjudicate", "labels schema"])
+def test_every_labels_command_has_help_and_a_readme_example(modkit, command):
+    r = modkit(*command.split(), "--help")
+    assert r.returncode == 0 and "Usage:" in r.stdout
+    assert f"modkit {command} " in SECTION

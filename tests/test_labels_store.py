@@ -147,7 +147,7 @@ def test_a_writer_killed_inside_a_write_leaves_a_torn_line_that_is_skipped(tmp_p
         os.write(fd, line[: len(line) // 2])
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    r = subprocess.run([sys.executable, "-c", code])
+    r = subprocess.run([sys.executable, "-c", code], check=False)
     assert r.returncode == -signal.SIGKILL
     warnings: list[str] = []
     assert [e.comment_id for e in store.events(warnings)] == [f"c{i}" for i in range(5)]
@@ -168,3 +168,35 @@ def test_two_writers_at_once_lose_nothing(tmp_path):
     raw = (tmp_path / "labels" / "same.jsonl").read_bytes()
     assert raw.endswith(b"\n") and raw.count(b"\n") == 2 * n
     assert os.path.getsize(tmp_path / "labels" / "same.jsonl") == len(raw)
+
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+_events = st.lists(st.builds(
+    LabelEvent, comment_id=_text.filter(bool), doc=_text, task=st.sampled_from(["civility", "topic"]),
+    value=st.one_of(st.none(), _text), annotator=st.just("ann"), time=_text,
+    source=st.sampled_from(["manual", "import", "review", "adjudicated"]), note=_text, text_sha=_text,
+), min_size=1, max_size=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(evs=_events, cut=st.floats(0, 1))
+def test_any_events_round_trip_and_any_truncation_keeps_every_whole_line(tmp_path_factory, evs, cut):
+    root = tmp_path_factory.mktemp("store")
+    store = LabelStore(root)
+    store.append(evs)
+    assert list(store.events()) == evs  # newlines, quotes, any unicode survive
+    path = root / "ann.jsonl"
+    raw = path.read_bytes()
+    keep = int(len(raw) * cut)
+    path.write_bytes(raw[:keep])
+    warnings: list[str] = []
+    got = list(store.events(warnings))
+    whole = raw[:keep].count(b"\n")
+    tail = raw[:keep].split(b"\n")[-1]
+    if tail and raw[keep:keep + 1] == b"\n":  # only the newline was cut: the line itself is whole
+        whole, tail = whole + 1, b""
+    assert got == evs[:whole]
+    assert len(warnings) == (1 if tail else 0)

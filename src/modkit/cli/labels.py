@@ -81,9 +81,6 @@ def label_cmd(
         return
     if any("=" in a for a in args):
         raise ModkitError(f"{next(a for a in args if '=' in a)!r} looks like TASK=VALUE: use --set COMMENT_ID TASK=VALUE...")
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        err.print(NO_TTY, highlight=False)
-        raise typer.Exit(EXIT_USAGE)
     if task is not None:
         schema = schema.only(task)
     corpus = L.Corpus.read(args or ["seeds/"])
@@ -96,9 +93,19 @@ def label_cmd(
         random.Random(seed).shuffle(ids)
     elif order is Order.uncertain:
         ids = _uncertain_order(corpus, model_dir)
+    from modkit.labels.session import LabelSession
+
+    session = LabelSession(corpus, store, schema, who, order=ids, only_unlabeled=only_unlabeled)
+    if not session.queue:
+        err.print(f"{who}: nothing left to label ({len(corpus)} comments, all labeled on "
+                  f"{', '.join(schema.task_names)})", highlight=False)
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        err.print(NO_TTY, highlight=False)
+        raise typer.Exit(EXIT_USAGE)
     from modkit.tui.labeler import LabelerApp  # Textual loads only for the interactive labeler
 
-    app_ = LabelerApp(corpus, store, schema, who, order=ids, only_unlabeled=only_unlabeled)
+    app_ = LabelerApp(corpus, store, schema, who, session=session)
     app_.run()
     err.print(app_.summary(), highlight=False)
 

@@ -9,18 +9,46 @@
 """
 
 from modkit.labels.agreement import (
-    Disagreement, Stats, TaskAgreement, cohen_kappa, compute_stats, disagreements, krippendorff_alpha,
+    Disagreement,
+    Stats,
+    TaskAgreement,
+    cohen_kappa,
+    compute_stats,
+    disagreements,
+    krippendorff_alpha,
 )
 from modkit.labels.corpus import Corpus, Item, default_annotator
 from modkit.labels.ops import (
-    ImportResult, RowErrors, export_columns, export_rows, import_labels, parse_assignments, plan_import,
-    read_table, set_labels, write_rows,
+    ImportResult,
+    RowErrors,
+    export_columns,
+    export_rows,
+    import_labels,
+    parse_assignments,
+    plan_import,
+    read_table,
+    set_labels,
+    write_rows,
 )
 from modkit.labels.schema import (
-    DEFAULT_SCHEMA_TOML, Schema, SchemaError, Task, Value, load_schema, parse_schema, schema_for,
+    DEFAULT_SCHEMA_TOML,
+    Schema,
+    SchemaError,
+    Task,
+    Value,
+    load_schema,
+    parse_schema,
+    schema_for,
 )
 from modkit.labels.store import (
-    SOURCES, LabelEvent, LabelStore, Resolved, check_annotator, read_events, text_sha, text_shas,
+    SOURCES,
+    LabelEvent,
+    LabelStore,
+    Resolved,
+    check_annotator,
+    read_events,
+    text_sha,
+    text_shas,
 )
 
 __all__ = [

@@ -19,7 +19,7 @@ def default_annotator() -> str:
     if not name:
         try:
             name = getpass.getuser()
-        except Exception:  # no login name (some containers): ask for --annotator
+        except (KeyError, OSError):  # no login name (some containers): ask for --annotator
             raise ModkitError("no annotator name: pass --annotator NAME or set MODKIT_ANNOTATOR") from None
     return check_annotator(name)
 
@@ -49,7 +49,7 @@ class Corpus:
         self._by_id = {it.id: it for it in self.items}
 
     @classmethod
-    def read(cls, sources: str | Path | Iterable[str | Path] = "seeds/") -> "Corpus":
+    def read(cls, sources: str | Path | Iterable[str | Path] = "seeds/") -> Corpus:
         return cls(iter_threads(sources))
 
     def __len__(self) -> int:

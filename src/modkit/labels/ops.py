@@ -296,8 +296,7 @@ def export_rows(
 def write_rows(rows: list[dict[str, str]], fh: TextIO, fmt: str = "csv", columns: list[str] | None = None) -> int:
     """Write export rows as CSV (header first) or JSONL; returns the row count."""
     if fmt == "jsonl":
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         return len(rows)
     if fmt != "csv":
         raise ModkitError(f"unknown format {fmt!r}: expected csv or jsonl")

@@ -141,7 +141,7 @@ class Schema:
         """Validate one ``task=value`` pair; raises ``unknown civility 'rude': expected ...``."""
         return self.task(task).check(value)
 
-    def only(self, task: str | None) -> "Schema":
+    def only(self, task: str | None) -> Schema:
         """The same schema restricted to one task (``--task civility``); None keeps all."""
         if task is None:
             return self
@@ -156,7 +156,7 @@ def default_schema_path(root: str | Path = "labels") -> Path:
     return Path(root) / "schema.toml"
 
 
-def schema_for(root: str | Path = "labels") -> "Schema":
+def schema_for(root: str | Path = "labels") -> Schema:
     """The schema of a labels folder: ``<root>/schema.toml`` if present, else the default
     (also when the folder does not exist yet)."""
     path = default_schema_path(root)
@@ -205,7 +205,7 @@ def parse_schema(text: str, where: str = "<schema>") -> Schema:
 
     unknown = set(data) - {"version", "tasks", "controls"}
     if unknown:
-        raise bad(sorted(unknown)[0], "unknown setting (expected version, tasks, controls)")
+        raise bad(min(unknown), "unknown setting (expected version, tasks, controls)")
     if data.get("version", 1) != 1:
         raise bad("version", f"unsupported schema version {data['version']!r} (this modkit reads 1)")
 
@@ -237,7 +237,7 @@ def parse_schema(text: str, where: str = "<schema>") -> Schema:
             raise bad(tpath, "must be a table with question and values")
         extra = set(traw) - _TASK_FIELDS
         if extra:
-            raise bad(f"{tpath}.{sorted(extra)[0]}", "unknown field (expected question, values)")
+            raise bad(f"{tpath}.{min(extra)}", "unknown field (expected question, values)")
         question = traw.get("question", "")
         if not isinstance(question, str):
             raise bad(f"{tpath}.question", "must be text")
@@ -255,7 +255,7 @@ def parse_schema(text: str, where: str = "<schema>") -> Schema:
                 raise bad(vpath, "must be a table { name = ..., key = ..., definition = ... }")
             extra = set(vraw) - _VALUE_FIELDS
             if extra:
-                raise bad(f"{vpath}.{sorted(extra)[0]}", "unknown field (expected name, key, definition)")
+                raise bad(f"{vpath}.{min(extra)}", "unknown field (expected name, key, definition)")
             name = vraw.get("name")
             if not isinstance(name, str) or not name.strip():
                 raise bad(f"{vpath}.name", "missing or empty value name")

@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from modkit.errors import ModkitError
@@ -33,7 +33,7 @@ def text_sha(text: str) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def check_annotator(name: str) -> str:
@@ -62,7 +62,7 @@ class LabelEvent:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, d: dict[str, object], where: str) -> "LabelEvent":
+    def from_dict(cls, d: dict[str, object], where: str) -> LabelEvent:
         try:
             ev = cls(
                 comment_id=str(d["comment_id"]), doc=str(d.get("doc", "")), task=str(d["task"]),
@@ -145,7 +145,7 @@ class LabelStore:
         return _drop_stale({k: ev for k, ev in latest.items() if ev.value is not None}, texts, warnings)
 
     def resolved(self, warnings: list[str] | None = None,
-                 texts: Mapping[str, str] | None = None) -> dict[tuple[str, str], "Resolved"]:
+                 texts: Mapping[str, str] | None = None) -> dict[tuple[str, str], Resolved]:
         """One value per (comment, task): an ``adjudicated`` event if any (latest wins), else the
         majority of annotators' current values; a tie gives ``value=None`` and ``tie=True``."""
         warns: list[str] = [] if warnings is None else warnings

@@ -44,9 +44,11 @@ class LabelerApp(App):
     BINDINGS = [Binding("ctrl+c", "quit", "quit", show=False, priority=True)]
 
     def __init__(self, corpus: Corpus, store: LabelStore, schema: Schema, annotator: str,
-                 order: list[str] | None = None, only_unlabeled: bool = False) -> None:
+                 order: list[str] | None = None, only_unlabeled: bool = False,
+                 session: LabelSession | None = None) -> None:
         super().__init__()
-        self.session = LabelSession(corpus, store, schema, annotator, order=order, only_unlabeled=only_unlabeled)
+        self.session = session or LabelSession(corpus, store, schema, annotator, order=order,
+                                               only_unlabeled=only_unlabeled)
         self.schema = schema
         self._actions = {key: action for action, key in schema.controls.items()}
 
@@ -219,7 +221,7 @@ class AdjudicatorApp(App):
             self.query_one("#comment", CommentPanel).query_one("#comment-body", Static).update(self.summary())
             self.query_one("#choices", ChoiceBar).update("")
             self.query_one("#defs", Static).update("")
-            status.update(self.message)
+            status.update(Text(self.message))
             return
         d = self.items[self.pos]
         it = self.corpus.item(d.comment_id)
