@@ -25,7 +25,7 @@ class Term:
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", shell], check=True)
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, check=False,
+        return subprocess.run(["tmux", "capture-pane", "-p", "-J", "-t", self.name], capture_output=True, check=False,
                               text=True).stdout
 
     def wait_for(self, text: str, timeout: float = 30) -> str:
