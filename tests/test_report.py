@@ -33,11 +33,11 @@ def make_flags(tmp_path: Path, pages: Path) -> tuple[Path, list[dict[str, str]]]
     rows = flag_rows(pages)
     for r in rows:
         if r["author"] == "YoungNiceGuy":
-            r.update(flags="uncivil", p_uncivil="0.81")
+            r.update(flags="UNCIVIL", p_uncivil="0.81")
         if r["text"] == XSS:
-            r.update(flags="abusive;offtopic", p_abusive="0.93", p_offtopic="0.66", reasons="=cmd|' /C calc'!A0")
+            r.update(flags="ABUSIVE;OFF_TOPIC", p_abusive="0.93", p_offtopic="0.66", reasons="=cmd|' /C calc'!A0")
     jerry = next(r for r in rows if r["author"] == "Jerry")
-    jerry.update(flags="abusive", p_abusive="0.77")
+    jerry.update(flags="ABUSIVE", p_abusive="0.77")
     return write_sheet(tmp_path / "flagged.csv", rows, delimiter=";", bom=True, crlf=True), rows
 
 
@@ -54,7 +54,7 @@ def test_report_counts_pages_comments_and_flags(built):
     out, s, rows, _ = built
     assert (s.pages, s.comments) == (6, 44)
     assert s.flagged == len([r for r in rows if r["flags"]]) == 4
-    assert dict(s.by_flag) == {"uncivil": 2, "abusive": 2, "offtopic": 1}
+    assert dict(s.by_flag) == {"UNCIVIL": 2, "ABUSIVE": 2, "OFF_TOPIC": 1}
     page = out.read_text(encoding="utf-8")
     assert '<b id="n-comments">44</b>' in page and '<b id="n-flagged">4</b>' in page
 

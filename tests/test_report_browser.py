@@ -80,8 +80,8 @@ def test_reply_tree_of_001_is_nested_as_on_the_page(page):
 def test_flag_filter_shows_flagged_comments_with_their_parents_as_context(page):
     pg, pages, rows, _ = page
     assert len(visible_ids(pg)) == 44
-    pg.select_option("#flag-filter", "uncivil")
-    uncivil = {r["comment_id"] for r in rows if "uncivil" in r["flags"]}
+    pg.select_option("#flag-filter", "UNCIVIL")
+    uncivil = {r["comment_id"] for r in rows if "UNCIVIL" in r["flags"]}
     by_id = {c.id: c for t in threads.read(pages) for c in t.comments}
     parents = {p.id for cid in uncivil for p in threads.read(pages / f"{by_id[cid].doc}.txt")[0].ancestors(by_id[cid])}
     assert visible_ids(pg) == uncivil | parents
@@ -103,9 +103,9 @@ def test_author_filter_combines_with_the_flag_filter(page):
     jerry = {r["comment_id"] for r in rows if r["author"] == "Jerry"}
     assert {i for i in visible_ids(pg) if i not in
             set(pg.eval_on_selector_all("details.comment.context", "els => els.map(e => e.dataset.id)"))} == jerry
-    pg.select_option("#flag-filter", "abusive")
+    pg.select_option("#flag-filter", "ABUSIVE")
     assert pg.inner_text("#shown") == "showing 1 of 44 comments"
-    pg.select_option("#flag-filter", "offtopic")
+    pg.select_option("#flag-filter", "OFF_TOPIC")
     assert pg.inner_text("#shown") == "showing 0 of 44 comments" and visible_ids(pg) == set()
 
 
@@ -117,7 +117,7 @@ def test_a_comment_holding_script_shows_as_text_and_runs_nothing(page):
     assert pg.evaluate("window.__xss === undefined")
     assert pg.locator("#page-005_xss script, #page-005_xss img, #page-005_xss b").count() == 0
     badges = xss.locator(":scope > summary .badge").all_inner_texts()
-    assert badges[:2] == ["abusive", "offtopic"] and "abusive 0.93" in badges
+    assert badges[:2] == ["ABUSIVE", "OFF_TOPIC"] and "abusive 0.93" in badges
 
 
 def test_screenshot_of_the_report(page):

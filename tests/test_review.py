@@ -64,10 +64,10 @@ def rows(work: Path) -> list[dict[str, str]]:
 
 def decide(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     """A reviewed sheet: rows 2..6 decided (spreadsheet numbering), the rest left empty."""
-    rows[0].update(flags="uncivil", decision="approve")
-    rows[1].update(flags="abusive", decision="reject", reject_code="HATE_SPEECH")
-    rows[2].update(flags="offtopic", decision="Reject")
-    rows[3].update(flags="uncivil;offtopic", decision="escalate", note="=ask legal\nsecond line")
+    rows[0].update(flags="UNCIVIL", decision="approve")
+    rows[1].update(flags="ABUSIVE", decision="reject", reject_code="HATE_SPEECH")
+    rows[2].update(flags="off-topic", decision="Reject")
+    rows[3].update(flags="UNCIVIL;OFF_TOPIC", decision="escalate", note="=ask legal\nsecond line")
     rows[4].update(labels="civility=uncivil topic=on")
     return rows
 
@@ -124,7 +124,7 @@ def test_label_events_carry_reviewer_source_model_and_text_sha(work, rows):
     review.import_review([f], "ana", pages=work / "seeds", labels=work / "labels", time="2026-01-02T03:04:05+00:00")
     ev = [e for e in events(work / "labels") if e.comment_id == rows[1]["comment_id"]][0]
     assert (ev.annotator, ev.source, ev.time) == ("ana", "review", "2026-01-02T03:04:05+00:00")
-    assert "model=default@1234" in ev.note and "HATE_SPEECH" in ev.note and "flags=abusive" in ev.note
+    assert "model=default@1234" in ev.note and "HATE_SPEECH" in ev.note and "flags=ABUSIVE" in ev.note
     assert ev.text_sha == rows[1]["text_sha"]
     assert (work / "labels" / "ana.jsonl").is_file()
 
@@ -133,7 +133,7 @@ def test_decision_log_keeps_system_flags_apart_from_the_human_decision(work, row
     decide(rows)
     review.import_review([write_sheet(work / "b.csv", rows)], "ana", pages=work / "seeds", labels=work / "labels")
     rec = [r for r in log(work / "labels") if r["comment_id"] == rows[1]["comment_id"]][0]
-    assert rec["system"] == {"model": "default@1234", "flags": ["abusive"],
+    assert rec["system"] == {"model": "default@1234", "flags": ["ABUSIVE"],
                              "scores": {"p_abusive": 0.1, "p_uncivil": 0.2, "p_offtopic": 0.3}}
     assert (rec["reviewer"], rec["decision"], rec["reject_code"]) == ("ana", "reject", "HATE_SPEECH")
     assert rec["labels"] == {"civility": "abusive"}
@@ -143,18 +143,18 @@ def test_decision_log_keeps_system_flags_apart_from_the_human_decision(work, row
 
 
 @pytest.mark.parametrize("decision,flags,code,corrections,expected", [
-    ("approve", ("uncivil",), "", {}, {"civility": "civil"}),
-    ("approve", ("abusive", "offtopic"), "", {}, {"civility": "civil", "topic": "on"}),
+    ("approve", ("UNCIVIL",), "", {}, {"civility": "civil"}),
+    ("approve", ("ABUSIVE", "OFF_TOPIC"), "", {}, {"civility": "civil", "topic": "on"}),
     ("approve", (), "", {}, {"civility": "civil", "topic": "on"}),
-    ("reject", ("uncivil", "abusive"), "", {}, {"civility": "abusive"}),
-    ("reject", ("offtopic",), "", {}, {"topic": "off"}),
-    ("reject", ("uncivil",), "HARASSMENT", {}, {"civility": "abusive"}),
-    ("reject", ("abusive",), "OFFENSIVE", {}, {"civility": "abusive"}),
-    ("reject", ("uncivil",), "SPAM", {}, {"civility": "uncivil", "topic": "off"}),
-    ("reject", ("uncivil",), "OTHER", {}, {"civility": "uncivil"}),
-    ("reject", ("abusive",), "", {"civility": "uncivil"}, {"civility": "uncivil"}),
-    ("escalate", ("abusive",), "", {}, {}),
-    ("correct", ("abusive",), "", {"topic": "off"}, {"topic": "off"}),
+    ("reject", ("UNCIVIL", "ABUSIVE"), "", {}, {"civility": "abusive"}),
+    ("reject", ("OFF_TOPIC",), "", {}, {"topic": "off"}),
+    ("reject", ("UNCIVIL",), "HARASSMENT", {}, {"civility": "abusive"}),
+    ("reject", ("ABUSIVE",), "OFFENSIVE", {}, {"civility": "abusive"}),
+    ("reject", ("UNCIVIL",), "SPAM", {}, {"civility": "uncivil", "topic": "off"}),
+    ("reject", ("UNCIVIL",), "OTHER", {}, {"civility": "uncivil"}),
+    ("reject", ("ABUSIVE",), "", {"civility": "uncivil"}, {"civility": "uncivil"}),
+    ("escalate", ("ABUSIVE",), "", {}, {}),
+    ("correct", ("ABUSIVE",), "", {"topic": "off"}, {"topic": "off"}),
 ])
 def test_decisions_map_onto_label_values(decision, flags, code, corrections, expected):
     assert review.label_values(decision, flags, code, corrections) == expected
@@ -278,7 +278,7 @@ def test_importing_the_same_file_twice_adds_nothing(work, rows, modkit):
 
 
 def test_a_changed_mind_is_recorded_and_the_latest_decision_wins(work, rows):
-    row = dict(rows[0], flags="uncivil")
+    row = dict(rows[0], flags="UNCIVIL")
     labels = work / "labels"
     for decision in ("approve", "reject", "approve"):
         f = write_sheet(work / f"{decision}.csv", [dict(row, decision=decision)])
@@ -295,27 +295,27 @@ def test_a_changed_mind_is_recorded_and_the_latest_decision_wins(work, rows):
 def test_stats_give_precision_per_flag_corrections_reviewers_and_audit(work, rows, modkit):
     labels = work / "labels"
     for i, r in enumerate(rows[:8]):
-        r.update(flags="uncivil", decision="reject" if i < 3 else "approve")
+        r.update(flags="UNCIVIL", decision="reject" if i < 3 else "approve")
     rows[3]["labels"] = "topic=off"
     rows[4]["labels"] = "topic=off"
-    rows[8].update(flags="abusive", decision="escalate")
+    rows[8].update(flags="ABUSIVE", decision="escalate")
     review.import_review([write_sheet(work / "a.csv", rows[:5])], "ana", pages=work / "seeds", labels=labels)
     review.import_review([write_sheet(work / "b.csv", rows[5:9])], "ben", pages=work / "seeds", labels=labels)
     s = review.stats(labels)
-    un = s.flags["uncivil"]
+    un = s.flags["UNCIVIL"]
     assert (un.reviewed, un.reject, un.approve, un.escalate) == (8, 3, 5, 0)
     assert un.precision == pytest.approx(3 / 8)
     assert un.corrections.most_common(1) == [("topic=off", 2)]
-    assert s.flags["abusive"].precision is None and s.flags["abusive"].escalate == 1
+    assert s.flags["ABUSIVE"].precision is None and s.flags["ABUSIVE"].escalate == 1
     assert s.reviewers["ana"]["total"] == 5 and s.reviewers["ben"]["approve"] == 3
     assert [a["reviewer"] for a in s.audit] == ["ana"] * 5 + ["ben"] * 4
     r = modkit("review", "stats", "--json", cwd=work)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert data["flags"]["uncivil"]["precision"] == pytest.approx(0.375)
+    assert data["flags"]["UNCIVIL"]["precision"] == pytest.approx(0.375)
     assert len(data["audit"]) == 9
     table = modkit("review", "stats", cwd=work)
-    assert table.returncode == 0 and "uncivil" in table.stdout and "38%" in table.stdout and "ben" in table.stdout
+    assert table.returncode == 0 and "UNCIVIL" in table.stdout and "38%" in table.stdout and "ben" in table.stdout
 
 
 def test_stats_on_an_empty_log_says_so(work, modkit):
@@ -353,13 +353,34 @@ def test_a_later_decision_retracts_labels_the_earlier_one_gave(work, rows):
 
 def test_notes_are_logged_but_do_not_replace_a_decision(work, rows):
     labels = work / "labels"
-    row = dict(rows[0], flags="uncivil")
+    row = dict(rows[0], flags="UNCIVIL")
     review.import_review([write_sheet(work / "a.csv", [dict(row, decision="reject")])], "ana",
                          pages=work / "seeds", labels=labels)
     note = write_sheet(work / "n.csv", [dict(row, note="ask Ben")])
     assert review.import_review([note], "ana", pages=work / "seeds", labels=labels).decisions == 1
     assert review.import_review([note], "ana", pages=work / "seeds", labels=labels).already == 1
     s = review.stats(labels)
-    assert s.flags["uncivil"].reject == 1 and s.reviewers["ana"]["note"] == 1 and len(s.audit) == 2
+    assert s.flags["UNCIVIL"].reject == 1 and s.reviewers["ana"]["note"] == 1 and len(s.audit) == 2
     [cur] = LabelStore(labels).current().values()
     assert cur.value == "uncivil"
+
+
+@pytest.mark.parametrize("cell,expected", [
+    ("ABUSIVE;OFF_TOPIC", ("ABUSIVE", "OFF_TOPIC")),
+    ("uncivil, off-topic", ("UNCIVIL", "OFF_TOPIC")),
+    ("offtopic|REPEAT_POST  LINKS", ("OFF_TOPIC", "REPEAT_POST", "LINKS")),
+    ("", ()), ("ABUSIVE;ABUSIVE", ("ABUSIVE",)),
+])
+def test_flag_cells_are_read_whatever_their_separator_and_case(cell, expected):
+    assert review.parse_flags(cell) == expected
+
+
+@pytest.mark.parametrize("flags,decision,code,ok", [
+    ("SHOUTING", "reject", "", False), ("SHOUTING", "reject", "OTHER", False),
+    ("SHOUTING", "reject", "OFFENSIVE", True), ("REPEAT_POST", "reject", "", True), ("LINKS", "approve", "", True),
+])
+def test_a_reject_must_say_something_about_a_label(work, rows, flags, decision, code, ok):
+    rows[0].update(flags=flags, decision=decision, reject_code=code)
+    f = write_sheet(work / "b.csv", rows[:1])
+    decisions, problems, _ = review.plan_review([f], "ana", pages=work / "seeds", labels=work / "labels")
+    assert (len(decisions), len(problems)) == ((1, 0) if ok else (0, 1))

@@ -18,10 +18,10 @@ from test_review import flag_rows, write_sheet
 def setup(tmp_path, seeds):
     shutil.copytree(seeds, tmp_path / "seeds")
     rows = [r for r in flag_rows(tmp_path / "seeds") if r["doc"].startswith("001")][:6]
-    rows[0]["flags"] = "abusive"
-    rows[1]["flags"] = "uncivil"
-    rows[2]["flags"] = "offtopic"
-    rows[3]["flags"] = "uncivil"
+    rows[0]["flags"] = "ABUSIVE"
+    rows[1]["flags"] = "UNCIVIL"
+    rows[2]["flags"] = "OFF_TOPIC"
+    rows[3]["flags"] = "UNCIVIL"
     rows.append(dict(rows[5], comment_id="cgone00000000", author="Nobody"))
     f = write_sheet(tmp_path / "flagged.csv", rows, delimiter=";", bom=True)
     return tmp_path, f, rows
@@ -60,7 +60,7 @@ def test_keys_record_approve_reject_escalate_correct_and_note(setup):
         (rows[3]["comment_id"], "correct", ""),
         (rows[4]["comment_id"], "note", ""),
     ]
-    assert recs[0]["system"]["flags"] == ["abusive"] and recs[4]["note"] == "ask Ben"
+    assert recs[0]["system"]["flags"] == ["ABUSIVE"] and recs[4]["note"] == "ask Ben"
     cur = {(k[0], k[1]): e.value for k, e in LabelStore(labels).current().items()}
     assert cur == {
         (rows[0]["comment_id"], "civility"): "abusive",
@@ -78,7 +78,7 @@ def test_the_screen_shows_flags_scores_and_the_earlier_decision(setup):
     run(ReviewApp(f, "ana", pages=tmp / "seeds", labels=labels), ["a"])
     # a new session on the same file starts at row 1 and shows what was decided
     flags, status = run(ReviewApp(f, "ana", pages=tmp / "seeds", labels=labels), ["left"])
-    assert "flags: abusive" in flags and "abusive 0.10" in flags
+    assert "flags: ABUSIVE" in flags and "abusive 0.10" in flags
     assert "your decision: approve" in flags and "civility=civil" in flags
 
 

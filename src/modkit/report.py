@@ -85,7 +85,7 @@ def _score_class(p: float) -> str:
 
 def _comment_html(t: Thread, c: Comment, flags: Mapping[str, FlagInfo], kids: dict[str, list[Comment]]) -> str:
     info = flags.get(c.id, FlagInfo())
-    badges = "".join(f'<span class="badge flag flag-{_e(f)}">{_e(f)}</span>' for f in info.flags)
+    badges = "".join(f'<span class="badge flag flag-{_e(f.lower())}">{_e(f)}</span>' for f in info.flags)
     for col, label in SCORES:
         if col in info.scores:
             p = info.scores[col]
@@ -159,7 +159,8 @@ summary{cursor:pointer;list-style-position:outside}
 .reasons{font-size:12px;color:#9a3412}.meta{font-size:11px;color:#98a2b3}
 .badge{display:inline-block;font-size:11.5px;border-radius:10px;padding:0 7px;margin:0 3px;border:1px solid transparent}
 .flag{color:#fff;background:#667085;font-weight:600}
-.flag-abusive{background:#d92d20}.flag-uncivil{background:#f79009}.flag-offtopic{background:#1570ef}
+.flag-abusive{background:#d92d20}.flag-uncivil{background:#f79009}.flag-off_topic{background:#1570ef}
+.flag-repeat_post{background:#7a5af8}.flag-links{background:#0e9384}.flag-shouting{background:#c11574}
 .score.hi{background:#fee4e2;border-color:#fda29b;color:#912018}
 .score.mid{background:#fef0c7;border-color:#fec84b;color:#93370d}
 .score.lo{background:#f2f4f7;border-color:#e4e7ec;color:#475467}

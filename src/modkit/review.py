@@ -70,7 +70,13 @@ DECISION_LOG = Path("review") / "decisions.jsonl"
 # How decisions map onto label values (see label_values).
 CIVILITY, TOPIC = "civility", "topic"
 _FINE = {CIVILITY: "civil", TOPIC: "on"}
-_FLAG_TASK = {"abusive": (CIVILITY, "abusive"), "uncivil": (CIVILITY, "uncivil"), "offtopic": (TOPIC, "off")}
+#: Flags of ``modkit flag`` that say something about a label task; LINKS and SHOUTING say nothing
+#: on their own (a reject of a comment flagged only for them needs a reject_code or labels).
+_FLAG_TASK = {
+    "ABUSIVE": (CIVILITY, "abusive"), "UNCIVIL": (CIVILITY, "uncivil"), "OFF_TOPIC": (TOPIC, "off"),
+    "REPEAT_POST": (TOPIC, "off"), "EMPTY": (TOPIC, "off"),
+}
+_FLAG_ALIASES = {"OFFTOPIC": "OFF_TOPIC", "REPEAT": "REPEAT_POST", "REPEATPOST": "REPEAT_POST"}
 _CODE_VALUE = {
     "ABUSIVE": (CIVILITY, "abusive"), "HARASSMENT": (CIVILITY, "abusive"),
     "HATE_SPEECH": (CIVILITY, "abusive"), "OFFENSIVE": (CIVILITY, "uncivil"),
@@ -179,10 +185,10 @@ def read_sheet(path: str | Path) -> Sheet:
 # Rows to decisions
 # --------------------------------------------------------------------------------------------
 def parse_flags(cell: str) -> tuple[str, ...]:
-    """``"abusive;off_topic"`` -> ``("abusive", "offtopic")``: split on ``; , |`` or spaces,
-    lower-cased, ``_``/``-`` dropped so ``off-topic``, ``off_topic`` and ``offtopic`` agree."""
-    names = (re.sub(r"[_\-]", "", f.strip().lower()) for f in re.split(r"[;,|\s]+", cell or ""))
-    return tuple(dict.fromkeys(n for n in names if n and n not in ("none", "nan")))
+    """``"ABUSIVE;off-topic"`` -> ``("ABUSIVE", "OFF_TOPIC")``: split on ``; , |`` or spaces,
+    upper-cased, ``-`` as ``_`` (``OFFTOPIC`` is read as ``OFF_TOPIC``), in order, once each."""
+    names = (re.sub(r"-", "_", f.strip().upper()) for f in re.split(r"[;,|\s]+", cell or ""))
+    return tuple(dict.fromkeys(_FLAG_ALIASES.get(n, n) for n in names if n and n not in ("NONE", "NAN")))
 
 
 def parse_corrections(cell: str) -> dict[str, str]:
@@ -207,13 +213,15 @@ def label_values(
     """The label values a review decision stands for, as ``{task: value}``.
 
     - ``approve`` (the flag was wrong: the comment is fine): every task a flag was raised on gets
-      its fine value (``abusive``/``uncivil`` -> ``civility=civil``, ``offtopic`` -> ``topic=on``);
-      a row with no flags (a comment queued for its uncertainty) gets ``civility=civil topic=on``.
-    - ``reject`` (the flag was right): each flag gives its value (``abusive`` -> ``civility=abusive``,
-      ``uncivil`` -> ``civility=uncivil``, ``offtopic`` -> ``topic=off``; the more severe wins when
-      two flags share a task); a ``reject_code`` adds or raises one: ABUSIVE, HARASSMENT,
-      HATE_SPEECH -> ``civility=abusive``; OFFENSIVE -> ``civility=uncivil``; SPAM, IRRELEVANT ->
-      ``topic=off``; OTHER adds nothing.
+      its fine value (ABUSIVE, UNCIVIL -> ``civility=civil``; OFF_TOPIC, REPEAT_POST, EMPTY ->
+      ``topic=on``); a row with no such flag (LINKS or SHOUTING only, or a comment queued for its
+      uncertainty) gets ``civility=civil topic=on``.
+    - ``reject`` (the flag was right): each flag gives its value (ABUSIVE -> ``civility=abusive``,
+      UNCIVIL -> ``civility=uncivil``, OFF_TOPIC, REPEAT_POST, EMPTY -> ``topic=off``; the more
+      severe wins when two flags share a task); a ``reject_code`` adds or raises one: ABUSIVE,
+      HARASSMENT, HATE_SPEECH -> ``civility=abusive``; OFFENSIVE -> ``civility=uncivil``; SPAM,
+      IRRELEVANT -> ``topic=off``; OTHER adds nothing. A reject that maps to nothing (no such
+      flag, no code or only OTHER, no correction) is refused: it would teach the model nothing.
     - ``escalate``, ``correct`` and ``note``: no value of their own.
     - corrections (``labels`` column) override all of the above, task by task.
     """
@@ -408,7 +416,8 @@ class FlaggedItem:
         if code and decision != "reject":
             raise ValueError(f"reject_code {code} given with decision {decision}: a reject_code goes with reject")
         check_corrections(corrections, allowed)
-        if decision == "reject" and not code and not corrections and not any(f in _FLAG_TASK for f in self.flags):
+        if decision == "reject" and not corrections and _CODE_VALUE.get(code) is None and not any(
+                f in _FLAG_TASK for f in self.flags):
             raise ValueError("reject of a comment with no flag: give a reject_code or labels (e.g. civility=uncivil)")
         values = label_values(decision, self.flags, code, corrections)
         unknown = [(t, v) for t, v in values.items() if t not in allowed or v not in allowed[t]]
