@@ -220,3 +220,32 @@ def test_adjudicator_walks_disagreements_and_records_adjudicated_events(corpus, 
     assert res[(ids[0], "civility")].value == "uncivil" and res[(ids[0], "civility")].adjudicated
     assert res[(ids[5], "stance")].value == "neutral"
     assert all(e["source"] == "adjudicated" for e in events(tmp_path / "lead.jsonl"))
+
+
+def test_comment_orders_document_random_with_seed_and_uncertain(corpus):
+    from modkit.errors import ModkitError
+    from modkit.labels.session import comment_order
+
+    ids = corpus.ids()
+    assert comment_order(corpus) == ids
+    r7 = comment_order(corpus, "random", seed=7)
+    assert sorted(r7) == sorted(ids) and r7 != ids and r7 == comment_order(corpus, "random", seed=7)
+    assert r7 != comment_order(corpus, "random", seed=8)
+    unc = {ids[5]: 0.9, ids[2]: 0.4, ids[9]: 0.4}
+    assert comment_order(corpus, "uncertain", uncertainty=unc)[:4] == [ids[5], ids[2], ids[9], ids[0]]
+    with pytest.raises(ModkitError, match="unknown order 'alpha'"):
+        comment_order(corpus, "alpha")
+
+
+def test_labeling_the_last_comment_shows_the_summary_and_back_returns(corpus, tmp_path):
+    ids = corpus.ids()[:2]
+    app = labeler(corpus, tmp_path, order=ids)
+
+    def check(app):
+        assert app.session.done
+        assert "2/2 comments fully labeled" in screen_text(app)
+        assert "All comments in this session are labeled." in screen_text(app)
+
+    drive(app, *"123", *"121", check=check)
+    app = labeler(corpus, tmp_path, order=ids)
+    drive(app, "b", check=lambda app: app.session.item.id == ids[1] or pytest.fail("back did not return"))

@@ -86,14 +86,10 @@ def label_cmd(
     corpus = L.Corpus.read(args or ["seeds/"])
     if not len(corpus):
         raise ModkitError("no comments to label in the pages given")
-    ids = corpus.ids()
-    if order is Order.random:
-        import random
+    from modkit.labels.session import LabelSession, comment_order
 
-        random.Random(seed).shuffle(ids)
-    elif order is Order.uncertain:
-        ids = _uncertain_order(corpus, model_dir)
-    from modkit.labels.session import LabelSession
+    unc = _uncertainty(corpus, model_dir) if order is Order.uncertain else None
+    ids = comment_order(corpus, order.value, seed=seed, uncertainty=unc)
 
     session = LabelSession(corpus, store, schema, who, order=ids, only_unlabeled=only_unlabeled)
     if not session.queue:
@@ -110,8 +106,8 @@ def label_cmd(
     err.print(app_.summary(), highlight=False)
 
 
-def _uncertain_order(corpus: L.Corpus, model_dir: Path) -> list[str]:
-    """Comment ids, the ones the model is least sure about first (needs `modkit train`)."""
+def _uncertainty(corpus: L.Corpus, model_dir: Path) -> dict[str, float]:
+    """The trained model's uncertainty per comment id (needs `modkit train`)."""
     no_model = f"--order uncertain: no trained model in {model_dir} (run `modkit train` first)"
     if not Path(model_dir).exists():
         raise ModkitError(no_model)
@@ -119,11 +115,8 @@ def _uncertain_order(corpus: L.Corpus, model_dir: Path) -> list[str]:
         from modkit import flag, model
     except ImportError:
         raise ModkitError(no_model) from None
-    trained = model.load_model(model_dir)
-    scores = flag.score(corpus.threads, trained)
-    unc = dict(zip(scores["comment_id"], scores["uncertainty"]))
-    rank = {cid: i for i, cid in enumerate(corpus.ids())}
-    return sorted(corpus.ids(), key=lambda c: (-float(unc.get(c, 0.0)), rank[c]))
+    scores = flag.score(corpus.threads, model.load_model(model_dir))
+    return {str(c): float(u) for c, u in zip(scores["comment_id"], scores["uncertainty"])}
 
 
 # -- modkit labels ... -------------------------------------------------------------------------

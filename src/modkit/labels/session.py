@@ -23,6 +23,8 @@ Rules:
 
 from __future__ import annotations
 
+import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,30 @@ from modkit.errors import ModkitError
 from modkit.labels.corpus import Corpus, Item
 from modkit.labels.schema import Schema, Task
 from modkit.labels.store import LabelEvent, LabelStore, check_annotator, read_events
+
+ORDERS = ("document", "random", "uncertain")
+
+
+def comment_order(corpus: Corpus, order: str = "document", seed: int = 0,
+                  uncertainty: Mapping[str, float] | None = None) -> list[str]:
+    """The comment ids of ``corpus`` in labeling order.
+
+    ``document``: page by page, in page order; ``random``: shuffled, reproducible with ``seed``;
+    ``uncertain``: highest ``uncertainty`` first (comment id -> score, e.g. the ``uncertainty``
+    column of ``modkit.flag.score``), ties and unscored comments in document order.
+    """
+    ids = corpus.ids()
+    if order == "document":
+        return ids
+    if order == "random":
+        random.Random(seed).shuffle(ids)
+        return ids
+    if order == "uncertain":
+        if uncertainty is None:
+            raise ModkitError("--order uncertain needs the model's uncertainty per comment")
+        rank = {cid: i for i, cid in enumerate(ids)}
+        return sorted(ids, key=lambda c: (-float(uncertainty.get(c, float("-inf"))), rank[c]))
+    raise ModkitError(f"unknown order {order!r}: expected one of {', '.join(ORDERS)}")
 
 
 @dataclass(frozen=True)
