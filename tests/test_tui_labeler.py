@@ -249,3 +249,23 @@ def test_labeling_the_last_comment_shows_the_summary_and_back_returns(corpus, tm
     drive(app, *"123", *"121", check=check)
     app = labeler(corpus, tmp_path, order=ids)
     drive(app, "b", check=lambda app: app.session.item.id == ids[1] or pytest.fail("back did not return"))
+
+
+def test_a_long_comment_scrolls_with_page_down(corpus, tmp_path):
+    long_one = next(it for it in corpus if it.comment.author == "giggig")
+    app = labeler(corpus, tmp_path, order=[long_one.id])
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            panel = app.query_one("#comment")
+            assert panel.border_subtitle == "PgDn/PgUp: more"
+            assert panel.scroll_y == 0
+            await pilot.press("pagedown")
+            await pilot.pause()
+            assert panel.scroll_y > 0
+            # the article's lead skips the editor's note
+            assert "Faced with an increasingly complex international environment" in screen_text(app)
+            await pilot.press("q")
+
+    asyncio.run(go())

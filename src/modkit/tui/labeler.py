@@ -144,6 +144,10 @@ class LabelerApp(App):
                 note.add_class("visible")
                 note.value = s.pending_note.get(s.queue[s.pos], "")
                 note.focus()
+        elif event.key in ("pagedown", "pageup"):
+            self.query_one("#comment", CommentPanel).page(1 if event.key == "pagedown" else -1)
+            event.stop()
+            return
         elif event.key == "right":
             s.next_comment()
         elif event.key in ("down", "tab"):

@@ -12,6 +12,7 @@ Each widget draws plain data (a :class:`~modkit.threads.Thread`, a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
@@ -28,12 +29,16 @@ def clip(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"
 
 
+# Lines above an article's first paragraph: editor's notes, bylines, datelines, photo credits.
+_NOT_LEAD = re.compile(r"^(editor[’']?s note|by |updated|posted|photo|image|\(cnn\))", re.IGNORECASE)
+
+
 def lead_of(thread: Thread, limit: int = 400) -> str:
     """The article's lead: its text after the title line, without date/byline-only lines."""
     lines = [ln.strip() for ln in thread.article.splitlines() if ln.strip()]
     if lines and lines[0] == thread.title.strip():
         lines = lines[1:]
-    body = [ln for ln in lines if len(ln) > 60] or lines
+    body = [ln for ln in lines if len(ln) > 60 and not _NOT_LEAD.match(ln)] or lines
     return clip(" ".join(body), limit)
 
 
@@ -59,7 +64,7 @@ class ContextPanel(Static):
     ContextPanel { height: auto; max-height: 6; padding: 0 1; color: $text-muted; }
     """
 
-    def show(self, thread: Thread, comment: Comment, max_parents: int = 3, width: int = 150) -> None:
+    def show(self, thread: Thread, comment: Comment, max_parents: int = 3, width: int | None = None) -> None:
         chain = thread.ancestors(comment)
         t = Text()
         if not chain:
@@ -70,11 +75,17 @@ class ContextPanel(Static):
         if hidden > 0:
             t.append(f"… {hidden} earlier parent(s)\n", style="dim")
             chain = chain[-max_parents:]
+        # two screen lines per parent when there are one or two, else one: the nearest parent
+        # (the one a reply's stance is about) must never be cut off
+        screen = width or (self.app.size.width if self.is_attached else 80) or 80
+        lines = 2 if len(chain) <= 2 else 1
         for i, p in enumerate(chain):
             indent = "  " * i
             same = "  (same author)" if p.author == comment.author else ""
-            t.append(f"{indent}↳ {p.position}. {p.author}{same}: ", style="bold")
-            t.append(clip(p.text or "(empty)", width) + ("\n" if i < len(chain) - 1 else ""))
+            head = f"{indent}↳ {p.position}. {p.author}{same}: "
+            t.append(head, style="bold")
+            room = max(10, lines * (screen - 2) - len(head) - 1)
+            t.append(clip(p.text or "(empty)", room) + ("\n" if i < len(chain) - 1 else ""))
         self.update(t)
 
 
@@ -99,6 +110,17 @@ class CommentPanel(VerticalScroll):
                  style="" if comment.text.strip() else "dim italic")
         self.query_one("#comment-body", Static).update(t)
         self.scroll_home(animate=False)
+        self.call_after_refresh(self._mark_overflow)
+
+    def _mark_overflow(self) -> None:
+        self.border_subtitle = "PgDn/PgUp: more" if self.max_scroll_y > 0 else ""
+
+    def page(self, delta: int) -> None:
+        """Scroll the comment by a page (``delta`` = 1 down, -1 up)."""
+        if delta > 0:
+            self.scroll_page_down(animate=False)
+        else:
+            self.scroll_page_up(animate=False)
 
 
 class ChoiceBar(Static):
