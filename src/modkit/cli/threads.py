@@ -26,6 +26,7 @@ class ThreadFormat(str, Enum):
 @command(app, "threads")
 def threads_cmd(
     sources: Annotated[list[str], typer.Argument(
+        metavar="SOURCE",
         help="Page files (.txt scraped pages, .csv/.jsonl exports with id/parent_id), folders, "
              "or unique prefixes such as seeds/004.")],
     fmt: Annotated[ThreadFormat, typer.Option(
