@@ -292,3 +292,28 @@ def test_every_labels_command_has_help_and_a_readme_example(modkit, command):
     r = modkit(*command.split(), "--help")
     assert r.returncode == 0 and "Usage:" in r.stdout
     assert f"modkit {command} " in SECTION
+
+
+def test_alpha_with_four_annotators_and_missing_labels_matches_krippendorffs_example():
+    # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", nominal example: 0.743
+    rows = {
+        "A": "1 2 3 3 2 1 4 1 2 . . .", "B": "1 2 3 3 2 2 4 1 2 5 . 3",
+        "C": ". 3 3 3 2 3 4 2 2 5 1 .", "D": "1 2 3 3 2 4 4 1 2 5 1 .",
+    }
+    cells = {w: r.split() for w, r in rows.items()}
+    units = [{w: f"v{cells[w][j]}" for w in rows if cells[w][j] != "."} for j in range(12)]
+    assert krippendorff_alpha(units, list(rows)) == pytest.approx(0.743, abs=5e-4)
+
+
+def test_stats_with_three_annotators_gives_every_pair_and_one_alpha(tmp_path, corpus, schema):
+    store = LabelStore(tmp_path)
+    ids = corpus.ids()[:4]
+    votes = {"x": ["on", "on", "off", "on"], "y": ["on", "off", "off", "on"], "z": ["on", "on", "off", "off"]}
+    for who, vals in votes.items():
+        for cid, v in zip(ids, vals):
+            set_labels(store, schema, corpus, cid, [f"topic={v}"], annotator=who)
+    ag = compute_stats(store, schema, corpus).agreement["topic"]
+    assert set(ag.kappa) == {("x", "y"), ("x", "z"), ("y", "z")}
+    assert ag.kappa[("x", "y")] == (pytest.approx(cohen_kappa(votes["x"], votes["y"])), 4)
+    assert ag.items == 4 and ag.percent == pytest.approx(0.5)
+    assert -1 <= ag.alpha <= 1
