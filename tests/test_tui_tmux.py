@@ -100,3 +100,19 @@ def test_uncertain_order_without_a_model_says_to_train(term, tmp_path):
     screen = t.wait_for("EXIT=")
     assert "no trained model in" in screen and "run `modkit train` first" in screen
     assert "EXIT=1" in screen
+
+
+def test_uncertain_order_opens_on_the_comment_the_model_is_least_sure_about(term, tmp_path, modkit):
+    model_dir = tmp_path / "model"
+    r = modkit("train", "--out", str(model_dir), "--limit", "300", "--no-eval", "--small")
+    assert r.returncode == 0, r.stderr
+    from modkit import flag, model
+    from modkit.threads import read
+
+    scores = flag.score(read(ROOT / "seeds"), model.load_model(model_dir))
+    top = scores.sort_values("uncertainty", ascending=False, kind="stable").iloc[0]
+    t = term("seeds/", "--labels", str(tmp_path / "labels"), "--order", "uncertain", "--model", str(model_dir))
+    screen = t.wait_for("annotator tmuxer · 1/38")
+    assert f"· {top['author']} ·" in screen
+    t.keys("q")
+    t.wait_for("EXIT=0")
