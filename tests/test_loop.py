@@ -16,6 +16,7 @@ from modkit.labels import LabelStore
 
 ROOT = Path(__file__).resolve().parent.parent
 import os
+
 SHIPPED_MODEL = Path(os.environ.get("DEVMODEL", ROOT / "models" / "default"))
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from modkit import report, threads
-
 from test_review import flag_rows, write_sheet
 
 XSS = '<script>window.__xss = 1</script> <img src=x onerror="window.__xss = 2"> & "quotes"'

@@ -10,7 +10,6 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from modkit import report, threads
-
 from test_report import XSS, make_flags, make_pages
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -54,7 +53,7 @@ def visible_ids(pg) -> set[str]:
 
 
 def test_reply_tree_of_001_is_nested_as_on_the_page(page):
-    pg, pages, _, tmp = page
+    pg, pages, _, _tmp = page
     t = threads.read(pages / f"{DOC}.txt")[0]
     nesting = pg.eval_on_selector_all(
         f"#page-{DOC} details.comment",
@@ -98,7 +97,7 @@ def test_flag_filter_shows_flagged_comments_with_their_parents_as_context(page):
 
 
 def test_author_filter_combines_with_the_flag_filter(page):
-    pg, pages, rows, _ = page
+    pg, _pages, rows, _ = page
     pg.select_option("#author-filter", "Jerry")
     jerry = {r["comment_id"] for r in rows if r["author"] == "Jerry"}
     assert {i for i in visible_ids(pg) if i not in

@@ -16,10 +16,7 @@ from modkit import review, threads
 from modkit.labels import LabelStore, text_sha
 
 #: The flag CSV columns, in the order `modkit flag` writes them (the contract in the preamble).
-FLAG_COLUMNS = (
-    "comment_id doc parent_id depth author timestamp text context flags p_abusive p_uncivil p_offtopic "
-    "stance reasons priority model text_sha decision reject_code note labels"
-).split()
+FLAG_COLUMNS = ["comment_id", "doc", "parent_id", "depth", "author", "timestamp", "text", "context", "flags", "p_abusive", "p_uncivil", "p_offtopic", "stance", "reasons", "priority", "model", "text_sha", "decision", "reject_code", "note", "labels"]
 
 
 def flag_rows(pages: Path) -> list[dict[str, str]]:
@@ -104,7 +101,7 @@ def test_spreadsheet_saves_are_read_whatever_the_delimiter_bom_and_line_ends(wor
         (rows[4]["comment_id"], "civility"): "uncivil",
         (rows[4]["comment_id"], "topic"): "on",
     }
-    esc = [r for r in log(work / "labels") if r["decision"] == "escalate"][0]
+    esc = next(r for r in log(work / "labels") if r["decision"] == "escalate")
     assert esc["note"] == "=ask legal\nsecond line"  # newline kept, neutralisation undone
     assert esc["row"] == 5
 
@@ -122,7 +119,7 @@ def test_label_events_carry_reviewer_source_model_and_text_sha(work, rows):
     decide(rows)
     f = write_sheet(work / "back.csv", rows)
     review.import_review([f], "ana", pages=work / "seeds", labels=work / "labels", time="2026-01-02T03:04:05+00:00")
-    ev = [e for e in events(work / "labels") if e.comment_id == rows[1]["comment_id"]][0]
+    ev = next(e for e in events(work / "labels") if e.comment_id == rows[1]["comment_id"])
     assert (ev.annotator, ev.source, ev.time) == ("ana", "review", "2026-01-02T03:04:05+00:00")
     assert "model=default@1234" in ev.note and "HATE_SPEECH" in ev.note and "flags=ABUSIVE" in ev.note
     assert ev.text_sha == rows[1]["text_sha"]
@@ -132,7 +129,7 @@ def test_label_events_carry_reviewer_source_model_and_text_sha(work, rows):
 def test_decision_log_keeps_system_flags_apart_from_the_human_decision(work, rows):
     decide(rows)
     review.import_review([write_sheet(work / "b.csv", rows)], "ana", pages=work / "seeds", labels=work / "labels")
-    rec = [r for r in log(work / "labels") if r["comment_id"] == rows[1]["comment_id"]][0]
+    rec = next(r for r in log(work / "labels") if r["comment_id"] == rows[1]["comment_id"])
     assert rec["system"] == {"model": "default@1234", "flags": ["ABUSIVE"],
                              "scores": {"p_abusive": 0.1, "p_uncivil": 0.2, "p_offtopic": 0.3}}
     assert (rec["reviewer"], rec["decision"], rec["reject_code"]) == ("ana", "reject", "HATE_SPEECH")

@@ -10,7 +10,6 @@ import pytest
 from modkit import review
 from modkit.labels import LabelStore
 from modkit.tui.review import ReviewApp
-
 from test_review import flag_rows, write_sheet
 
 
@@ -73,17 +72,17 @@ def test_keys_record_approve_reject_escalate_correct_and_note(setup):
 
 
 def test_the_screen_shows_flags_scores_and_the_earlier_decision(setup):
-    tmp, f, rows = setup
+    tmp, f, _rows = setup
     labels = tmp / "labels"
     run(ReviewApp(f, "ana", pages=tmp / "seeds", labels=labels), ["a"])
     # a new session on the same file starts at row 1 and shows what was decided
-    flags, status = run(ReviewApp(f, "ana", pages=tmp / "seeds", labels=labels), ["left"])
+    flags, _status = run(ReviewApp(f, "ana", pages=tmp / "seeds", labels=labels), ["left"])
     assert "flags: ABUSIVE" in flags and "abusive 0.10" in flags
     assert "your decision: approve" in flags and "civility=civil" in flags
 
 
 def test_bad_input_is_refused_on_the_status_line_and_nothing_is_written(setup):
-    tmp, f, rows = setup
+    tmp, f, _rows = setup
     labels = tmp / "labels"
     app = ReviewApp(f, "ana", pages=tmp / "seeds", labels=labels)
     _, status = run(app, ["c", "enter"], text={1: "civility=rude"})

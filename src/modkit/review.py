@@ -38,7 +38,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from modkit.errors import ModkitError, ParseError
@@ -346,7 +346,7 @@ class PageIndex:
                 self.by_id.setdefault(c.id, []).append(c)
 
     @classmethod
-    def read(cls, pages: str | Path | Iterable[str | Path]) -> "PageIndex":
+    def read(cls, pages: str | Path | Iterable[str | Path]) -> PageIndex:
         return cls(iter_threads(pages))
 
     def find(self, comment_id: str, doc: str = "", author: str = "", timestamp: str = "") -> tuple[Comment | None, str]:
@@ -603,7 +603,7 @@ class ReviewResult:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def plan_review(

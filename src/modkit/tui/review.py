@@ -40,7 +40,7 @@ class ReviewApp(App):
 
     CSS = CSS
     TITLE = "modkit review"
-    BINDINGS = [Binding("ctrl+c", "quit", "quit", show=False, priority=True)]
+    BINDINGS = [Binding("ctrl+c", "quit", "quit", show=False, priority=True)]  # noqa: RUF012 (Textual API)
 
     def __init__(self, file: str | Path, reviewer: str, pages: str | Path | Iterable[str | Path] = "seeds",
                  labels: str | Path = "labels") -> None:
