@@ -317,3 +317,12 @@ def test_stats_with_three_annotators_gives_every_pair_and_one_alpha(tmp_path, co
     assert ag.kappa[("x", "y")] == (pytest.approx(cohen_kappa(votes["x"], votes["y"])), 4)
     assert ag.items == 4 and ag.percent == pytest.approx(0.5)
     assert -1 <= ag.alpha <= 1
+
+
+def test_stats_warns_about_values_the_schema_no_longer_has(tmp_path, corpus, schema):
+    store = LabelStore(tmp_path)
+    it = corpus.items[0]
+    store.append([LabelEvent(it.id, it.comment.doc, "topic", "offtopic", "ann", text_sha=it.sha)])
+    st = compute_stats(store, schema, corpus)
+    assert st.warnings == ["ann: topic value 'offtopic' is not in the schema (renamed or removed?); "
+                           "expected one of on, off"]

@@ -134,6 +134,9 @@ def compute_stats(store: LabelStore, schema: Schema, corpus: Corpus | None = Non
         if task not in counts:
             warnings.append(f"{who}: labels for task {task!r}, which is not in the schema; ignored")
             continue
+        if ev.value not in schema.task(task).names:
+            warnings.append(f"{who}: {task} value {ev.value!r} is not in the schema (renamed or removed?); "
+                            f"expected one of {', '.join(schema.task(task).names)}")
         counts[task][ev.value] += 1
         per_annotator.setdefault(who, {t: 0 for t in tasks})[task] += 1
     warnings[:] = list(dict.fromkeys(warnings))
