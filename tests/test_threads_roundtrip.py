@@ -247,3 +247,17 @@ def test_synthetic_bench_pages_parse_back_to_what_was_generated():
         assert [p.kind for p in t.problems if p.kind not in ("count_mismatch", "no_comment_section")] == []
     assert render_synthetic_page(3, seed=7) == render_synthetic_page(3, seed=7)
     assert render_synthetic_page(3, seed=7) != render_synthetic_page(3, seed=8)
+
+
+_furniture = st.sampled_from(["Skip to: Content", "skip to x", "\u017fkip to: x", "10:55 AM ET", "\u0663:22 AM ET",
+                              "\u2022 x", "\u00ab Previous entry", "Subscribe now", "Follow Christiane on social media:",
+                              "CNN welcomes a lively and courteous discussion as long as", "Topic: x", "Next entry \u00bb"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=st.one_of(_furniture, st.builds(lambda a, b: a + b, _furniture, st.text(_chars, max_size=10)),
+                      st.builds(lambda a, b: a + b, st.text(_chars, max_size=10), _furniture), body_lines))
+def test_fast_boilerplate_test_agrees_with_the_regex(line):
+    line = line.strip()
+    if line:
+        assert sp._is_boilerplate(line) == bool(sp._BOILERPLATE.match(line))

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from hashlib import blake2b as _blake2b
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
 from modkit.errors import ParseError
-from modkit.threads.model import Comment, IdAssigner, Problem, Thread
+from modkit.threads.model import Comment, Problem, Thread
 
 _SOUNDOFF = re.compile(r"[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.I)
 _SOUNDOFF_NL = re.compile(r"\n[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.I)
@@ -48,6 +49,8 @@ _MARKER = re.compile(
 )
 _DATE_LINE = re.compile(rf"^({_MONTHS}) \d{{1,2}}(st|nd|rd|th)?, \d{{4}}$")
 _MONTH_NUM = {m.lower(): i for i, m in enumerate(_MONTHS.split("|"), start=1)}
+_MONTH_INITIALS = frozenset("JFMASOND")  # _DATE_LINE is case-sensitive
+_TWO = [f"{i:02d}" for i in range(100)]
 _MONTH_EXACT = {m: i for i, m in enumerate(_MONTHS.split("|"), start=1)}
 
 # Site furniture that is not article text: navigation, sharing, "more from" links, etc.
@@ -59,6 +62,19 @@ _BOILERPLATE = re.compile(
     r"|.* welcomes a lively and courteous discussion.*)$",
     re.I,
 )
+# The same test, faster: the anchored alternatives of _BOILERPLATE only for lines whose first
+# character can start one (re.I also folds "\u017f" to "s"), and the one unanchored alternative
+# as a search.
+_BOILER_FIRST = frozenset("SFOWCPT\u00abNMB\u2022Ysfowcptnmby\u017f")
+_WELCOMES = re.compile(r" welcomes a lively and courteous discussion", re.I)
+
+
+def _is_boilerplate(line: str) -> bool:
+    """``_BOILERPLATE.match(line)`` for a stripped, non-empty line without newlines."""
+    first = line[0]
+    if (first in _BOILER_FIRST or first.isdigit()) and _BOILERPLATE.match(line):
+        return True
+    return _WELCOMES.search(line) is not None
 
 
 def decode_page(data: bytes, path: object = "<page>") -> tuple[str, list[Problem]]:
@@ -134,7 +150,9 @@ def _iso_parts(month: str, day: str, year: str, hour: str, minute: str, ampm: st
             datetime(y, mo, d, h, mi)  # rejects February 30th, 7:75 and the like
         except ValueError:
             return ""
-    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}"
+    if y < 1000:
+        return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}"
+    return f"{y}-{_TWO[mo]}-{_TWO[d]}T{_TWO[h]}:{_TWO[mi]}"  # no format specs: faster
 
 
 def _title(lines: list[str]) -> str:
@@ -142,12 +160,12 @@ def _title(lines: list[str]) -> str:
     line that is not site furniture."""
     head = [ln.strip() for ln in lines[:80]]
     for i, line in enumerate(head):
-        if _DATE_LINE.match(line):
+        if line[:1] in _MONTH_INITIALS and _DATE_LINE.match(line):
             for prev in reversed(head[:i]):
-                if prev and not _BOILERPLATE.match(prev):
+                if prev and not _is_boilerplate(prev):
                     return prev
     for line in head:
-        if line and not _BOILERPLATE.match(line):
+        if line and not _is_boilerplate(line):
             return line
     return ""
 
@@ -157,7 +175,7 @@ def _article(lines: list[str]) -> str:
     seen: set[str] = set()
     for raw in lines:
         line = raw.strip()
-        if not line or line in seen or _BOILERPLATE.match(line):
+        if not line or line in seen or _is_boilerplate(line):
             continue
         seen.add(line)  # scraped pages repeat headlines and captions
         out.append(line)
@@ -186,7 +204,7 @@ class _Open:
         self.author = author
         self.line = line
         self.number = number
-        self.body: list[str] = []
+        self.body: list[str] = []  # slices of body text, joined by newlines
         self.timestamp = ""
         self.depth = 0
         self.parent: _Open | None = None
@@ -239,135 +257,132 @@ def _parse_section(
     """Read the comments of a comment section: ``section`` is the text after the ``soundoff``
     line, starting with that line's newline; ``first_line`` is the number of the line after it.
 
-    Speed: only lines that may be a marker (a header, a timestamp) are looked at one by one; the
-    plain body lines between them are handled as whole slices of text.
+    The rules, line by line: blank lines separate; ``Post a comment`` ends the section; after a
+    header, a timestamp line ends the comment; where a header is due (at the start, after a
+    timestamp) any header line opens the next comment; inside a body, a header line counts only
+    if a blank line follows, it is indented at most one level below the open comment, and (for
+    ``N.``) it has the next top-level number; anything else is body text. A reply's parent is the
+    nearest comment above it that is indented less.
+
+    Speed: only lines that may be a marker (a header, a timestamp) are looked at one by one, by
+    one regex (:data:`_MARKER`); the body lines between them are taken as whole slices of text.
+    ``tests/test_threads_roundtrip.py`` checks this against a plain line-by-line reading.
     """
     problems: list[Problem] = []
-    done: list[_Open] = []
+    comments: list[Comment] = []
     open_: _Open | None = None
     stack: list[_Open] = []  # ancestors of the next reply, by indentation
     expect_header = True  # after a timestamp (or at the start) the next text is a header
+    last_number = 0  # number of the latest top-level header
+    repeats: dict[str, int] = {}
     end_match = _END_NL.search(section)
     end = end_match.start() + 1 if end_match else len(section)  # start of the "Post a comment" line
     size = len(section)
-    n_lines = section.count("\n")
-    nl_pos = 0  # newlines counted up to here
-    nl_seen = 0
+    count = section.count
+    nl_pos, nl_seen = 0, first_line - 1  # line numbers: newlines counted up to nl_pos
+    pos = 1  # start of the text not yet given to a comment
 
-    def line_no(at: int) -> int:
-        """Line number of the line starting at ``at`` (counts forward only)."""
-        nonlocal nl_pos, nl_seen
-        nl_seen += section.count("\n", nl_pos, at)
-        nl_pos = at
-        return first_line - 1 + nl_seen
-
-    def close(c: _Open | None) -> None:
-        if c is None:
-            return
+    def close(c: _Open) -> None:
+        text = _body_text("\n".join(c.body))
+        # The id rule of modkit.threads.model.comment_id, inlined: texts here are normalised.
+        base = "c" + _blake2b(f"{doc}\x1f{c.author}\x1f{c.timestamp}\x1f{text}".encode(), digest_size=6).hexdigest()
+        n = repeats.get(base, 0) + 1
+        repeats[base] = n
+        c.cid = base if n == 1 else f"{base}-{n}"
         if not c.timestamp:
             problems.append(
                 Problem("missing_timestamp", f"{path}:{c.line}: comment by {c.author!r} has no timestamp line", c.line)
             )
-        done.append(c)
+        parent = c.parent
+        comments.append(Comment(  # id, doc, parent_id, depth, position, author, timestamp, text, line
+            c.cid, doc, parent.cid if parent is not None else "", c.depth,
+            len(comments) + 1, c.author, c.timestamp, text, c.line,
+        ))
 
-    def plain(start: int, stop: int) -> None:
-        """Lines ``section[start:stop]`` that hold no marker: body text (or stray text)."""
-        if open_ is None or start >= stop:
-            return  # stray text before the first header
-        chunk = section[start:stop]
-        if chunk[-1:] == "\n":
-            chunk = chunk[:-1]
-        if not expect_header:
-            open_.body.append(chunk)
-            return
-        # After a timestamp: blank lines are skipped, text is kept in the comment above (rare).
-        for k, line in enumerate(chunk.split("\n")):
-            if not line.strip():
-                continue
-            if open_.timestamp:
-                lineno = line_no(start) + k
-                if line.strip().lower() == "reply":  # the timestamp's "Reply" link on its own line
-                    continue
-                problems.append(Problem("bad_row", f"{path}:{lineno}: text after a timestamp kept in the comment above", lineno))
-            open_.body.append(line)
-
-    pos = 1
     for m in _MARKER.finditer(section, 0, end):
-        ls = m.start() + 1  # the marker line: section[ls:le]
+        ls = m.start() + 1  # the marker line is section[ls:le]
         le = m.end()
-        num = m.group("num")
-        if num is not None:
-            indent, author = len(m.group("ti")), m.group("ta")
-        else:
-            ri = m.group("ri")
-            if ri is None:  # a timestamp line
-                if open_ is not None and not expect_header:
-                    plain(pos, ls)
-                    open_.timestamp = _iso_parts(*m.group("mon", "day", "year", "hour", "min", "ampm"))
-                    expect_header = True
-                    pos = le + 1
-                continue  # else: text where a header was due, kept in the stretch
-            indent, author = len(ri), m.group("ra")
+        ti, num, ta, ri, ra, mon, day, year, hour, minute, ampm = m.groups()
+        if mon is not None:  # a timestamp line
+            if open_ is not None and not expect_header:
+                if ls > pos:
+                    open_.body.append(section[pos : ls - 1])
+                open_.timestamp = _iso_parts(mon, day, year, hour, minute, ampm)
+                expect_header = True
+                pos = le + 1
+            continue  # else: text where a header was due; it stays with the text before the next marker
+        indent = len(ti) if num is not None else len(ri)
         if not expect_header:
             # A header is followed by a blank line (then the body or the timestamp).
             nxt = section.find("\n", le + 1)
-            next_blank = le >= size or not section[le + 1 : nxt if nxt >= 0 else size].strip()
             if not (
-                next_blank
+                (le >= size or not section[le + 1 : nxt if nxt >= 0 else size].strip())
                 and open_ is not None
                 and indent <= open_.indent + 2
-                and (num is None or int(num) == _next_number(done, open_))
+                and (num is None or int(num) == last_number + 1)
             ):
                 continue  # not a header: body text
-        plain(pos, ls)
+        if open_ is not None:
+            if ls > pos:
+                if expect_header:
+                    _stray(open_, section[pos : ls - 1], count("\n", 0, pos) + first_line - 1, path, problems)
+                else:
+                    open_.body.append(section[pos : ls - 1])
+            close(open_)
         pos = le + 1
-        lineno = line_no(ls)
-        close(open_)
+        nl_seen += count("\n", nl_pos, ls)
+        nl_pos = ls
         if num is not None:
-            c = _Open(indent, author.strip(), lineno, int(num))
+            last_number = int(num)
+            c = _Open(indent, ta.strip(), nl_seen, last_number)
             stack = [c]
         else:
-            c = _Open(indent, author.strip(), lineno, None)
+            c = _Open(indent, ra.strip(), nl_seen, None)
             while stack and stack[-1].indent >= indent:
                 stack.pop()
             if stack:
                 parent = stack[-1]
                 c.depth = parent.depth + 1
-                if indent - parent.indent > 2 and parent.depth + 1 != (indent - 2) // 2:
-                    problems.append(
-                        Problem("skipped_level", f"{path}:{lineno}: reply by {c.author!r} skips an indentation level; attached to {parent.author!r}", lineno)
-                    )
                 c.parent = parent
+                if indent - parent.indent > 2 and parent.depth + 1 != (indent - 2) // 2:
+                    problems.append(Problem(
+                        "skipped_level",
+                        f"{path}:{nl_seen}: reply by {c.author!r} skips an indentation level; attached to {parent.author!r}",
+                        nl_seen,
+                    ))
             else:
-                problems.append(
-                    Problem("orphan", f"{path}:{lineno}: reply by {c.author!r} has no comment above it; read as top-level", lineno)
-                )
+                problems.append(Problem(
+                    "orphan", f"{path}:{nl_seen}: reply by {c.author!r} has no comment above it; read as top-level", nl_seen
+                ))
             stack.append(c)
         open_ = c
         expect_header = False
-    plain(pos, end)
-    close(open_)
+    if open_ is not None:
+        if end > pos:
+            if expect_header:
+                _stray(open_, section[pos:end], count("\n", 0, pos) + first_line - 1, path, problems)
+            else:
+                open_.body.append(section[pos:end])
+        close(open_)
     if end_match is None:
-        where = first_line + n_lines - 1
+        where = first_line + count("\n") - 1
         problems.append(Problem("truncated", f"{path}:{where}: comment section ends without 'Post a comment' (truncated page?)", where))
-
-    assign = IdAssigner(doc)
-    comments: list[Comment] = []
-    for pos, c in enumerate(done, start=1):
-        text = _body_text("\n".join(c.body))
-        c.cid = assign(c.author, c.timestamp, text, normalized=True)
-        comments.append(
-            Comment(id=c.cid, doc=doc, parent_id=c.parent.cid if c.parent is not None else "", depth=c.depth,
-                    position=pos, author=c.author, timestamp=c.timestamp, text=text, line=c.line)
-        )
     return comments, problems
 
 
-def _next_number(done: list[_Open], open_: _Open) -> int:
-    for c in [open_, *reversed(done)]:
-        if c.number is not None:
-            return c.number + 1
-    return 1
+def _stray(open_: _Open, chunk: str, first: int, path: Path, problems: list[Problem]) -> None:
+    """Text after a timestamp where the next header was due (rare): blank lines are skipped, a
+    lone ``Reply`` (the timestamp's link on a line of its own) is dropped, anything else is kept
+    in the comment above, with a ``bad_row`` problem."""
+    for k, line in enumerate(chunk.split("\n")):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if open_.timestamp:
+            if stripped.lower() == "reply":
+                continue
+            problems.append(Problem("bad_row", f"{path}:{first + k}: text after a timestamp kept in the comment above", first + k))
+        open_.body.append(line)
 
 
 def read_page(path: str | Path) -> Thread:
