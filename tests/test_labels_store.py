@@ -56,6 +56,7 @@ def test_resolved_is_majority_with_ties_flagged_and_adjudication_preferred(tmp_p
     res = store.resolved()
     assert res[("c2", "civility")].value == "uncivil" and res[("c2", "civility")].adjudicated
     assert store.current()[("c2", "civility", "a")].value == "civil"
+    assert [e.source for e in res[("c2", "civility")].events] == ["manual", "manual", "adjudicated"]
 
 
 def test_bad_annotator_name_and_source_are_rejected(tmp_path):

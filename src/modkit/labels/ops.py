@@ -283,7 +283,7 @@ def export_rows(
     for cid in sorted(by_c, key=lambda c: sort_key((c,))):
         rs = by_c[cid]
         any_r = next(iter(rs.values()))
-        who = {e.annotator for r in rs.values() for e in r.events}  # type: ignore[attr-defined]
+        who = {e.annotator for r in rs.values() for e in r.events if e.source != "adjudicated"}  # type: ignore[attr-defined]
         row = {"comment_id": cid, "doc": any_r.doc}  # type: ignore[attr-defined]
         row.update({t: (rs[t].value or "") if t in rs else "" for t in tasks})  # type: ignore[attr-defined]
         row["ties"] = " ".join(t for t in tasks if t in rs and rs[t].tie)  # type: ignore[attr-defined]

@@ -160,7 +160,7 @@ class LabelStore:
         for key, evs in groups.items():
             if key in adj:
                 best = adj[key]
-                out[key] = Resolved(key[0], best.doc, key[1], best.value, tuple(evs), False, True)
+                out[key] = Resolved(key[0], best.doc, key[1], best.value, (*evs, best), False, True)
                 continue
             counts: dict[str, int] = {}
             for e in evs:
@@ -196,6 +196,9 @@ def _drop_stale(found: dict, texts: Mapping[str, str] | None, warnings: list[str
 
 @dataclass(frozen=True)
 class Resolved:
+    """The value of one (comment, task). ``events``: the annotators' current labels behind it,
+    then the adjudication event when there is one (``source == "adjudicated"``, last)."""
+
     comment_id: str
     doc: str
     task: str
