@@ -203,13 +203,29 @@ def stats_cmd(
         t.add_row(doc, str(total), *(f"{per.get(w, 0)}/{total}" for w in st.per_annotator))
     out.print(t)
     t = Table(title="Agreement per task (comments labeled by 2+ annotators)")
-    for col in ("task", "annotators", "comments", "agree %", "Krippendorff alpha", "Cohen kappa (pair, n)"):
-        t.add_column(col)
+    for col in ("task", "annotators", "comments", "agree %", "Cohen's kappa", "Krippendorff's alpha"):
+        t.add_column(col, justify="left" if col == "task" else "right")
+    many = False
     for task, ag in st.agreement.items():
-        kap = "; ".join(f"{a}~{b}: {_fmt(k)} (n={m})" for (a, b), (k, m) in ag.kappa.items()) or "n/a"
+        ks = [k for k, _ in ag.kappa.values() if not math.isnan(k)]
+        if len(ag.kappa) == 1:
+            kap = _fmt(next(iter(ag.kappa.values()))[0])
+        elif ks:
+            many = True
+            kap = f"{min(ks):.3f}..{max(ks):.3f} ({len(ag.kappa)} pairs)"
+        else:
+            kap = "n/a"
         pct = "n/a" if math.isnan(ag.percent) else f"{100 * ag.percent:.1f}"
-        t.add_row(task, str(len(ag.annotators)), str(ag.items), pct, _fmt(ag.alpha), kap)
+        t.add_row(task, str(len(ag.annotators)), str(ag.items), pct, kap, _fmt(ag.alpha))
     out.print(t)
+    if many:
+        t = Table(title="Cohen's kappa per pair of annotators")
+        for col in ("task", "pair", "comments", "kappa"):
+            t.add_column(col)
+        for task, ag in st.agreement.items():
+            for (a, b), (k, m) in ag.kappa.items():
+                t.add_row(task, f"{a} ~ {b}", str(m), _fmt(k))
+        out.print(t)
     ds = st.disagreements
     t = Table(title=f"Disagreements: {len(ds)} (comment, task); adjudicated labels: {st.adjudicated}")
     for col in ("comment", "page", "task", "values", "adjudicated"):
