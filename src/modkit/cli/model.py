@@ -1,1 +1,119 @@
-"""CLI commands for the model area (registered on import). Filled in by its capability."""
+"""`modkit train` and `modkit flag`: thin layers over :mod:`modkit.model` and :mod:`modkit.flag`."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from modkit.cli.app import app, command, err, warn
+from modkit.errors import ModkitError
+
+
+class Profile(str, Enum):
+    balanced = "balanced"
+    strict = "strict"
+    lenient = "lenient"
+
+
+@command(app, "train")
+def train_cmd(
+    labels: Annotated[Path, typer.Option("--labels", help="Label folder (resolved labels of the seed pages).")] = Path("labels"),
+    data: Annotated[list[str] | None, typer.Option("--data", help="Public corpus in data/ to train on (repeat); default: civil-comments-toxic-spans and davidson-2017.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Model folder to write (model.joblib + model_card.json).")] = Path("models/default"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed and data give the same model file.")] = 0,
+    pages: Annotated[list[str] | None, typer.Option("--pages", help="Pages the labels refer to, and whose articles the synthetic off-topic examples are placed under (default: seeds/).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N examples per public corpus (quick runs).")] = None,
+    no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip cross-validation (thresholds then default to 0.5).")] = False,
+    small: Annotated[bool, typer.Option("--small", help="Smaller vocabularies (quick runs, tests).")] = False,
+) -> None:
+    """Train the classifier (civility, topic, stance) on the labels and public corpora; print the evaluation."""
+    from modkit import model as model_api
+
+    chosen = tuple(data) if data else model_api.DEFAULT_DATA
+    m = model_api.train(labels=labels, pages=pages or ["seeds"], data=chosen, seed=seed,
+                        name=out.name, limit=limit, evaluate=not no_eval, small=small,
+                        progress=lambda s: err.print(s, highlight=False))
+    for w in m.card.get("warnings", []):
+        warn(w)
+    for line in model_api.summary_lines(m):
+        err.print(line, highlight=False, markup=False)
+    model_api.save(m, out)
+    size = (out / model_api.MODEL_FILE).stat().st_size
+    err.print(f"wrote {out / model_api.MODEL_FILE} ({size / 1e6:.1f} MB) and {out / model_api.CARD_FILE} "
+              f"in {m.card['train_seconds']} s", highlight=False)
+
+
+def _parse_thresholds(items: list[str] | None) -> dict[str, float] | None:
+    if not items:
+        return None
+    out: dict[str, float] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip().upper()] = float(value)
+        except ValueError:
+            raise ModkitError(f"--threshold {item!r}: expected FLAG=NUMBER, e.g. ABUSIVE=0.7") from None
+    return out
+
+
+@command(app, "flag")
+def flag_cmd(
+    sources: Annotated[list[str], typer.Argument(help="Page files, folders or unique prefixes (seeds/004).")],
+    model: Annotated[Path, typer.Option("--model", help="Model folder or model.joblib (only load models you trust).")] = Path("models/default"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write.")] = Path("flagged.csv"),
+    all_rows: Annotated[bool, typer.Option("--all", help="One row for every comment, not only flagged ones.")] = False,
+    profile: Annotated[Profile, typer.Option("--profile", help="Threshold profile: strict flags more, lenient only the sure cases.")] = Profile.balanced,
+    threshold: Annotated[list[str] | None, typer.Option("--threshold", help="Override one flag's threshold: ABUSIVE=0.7 (repeat).")] = None,
+    queue: Annotated[int | None, typer.Option("--queue", help="Write the N comments the model is least sure about (for labeling).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes; 0 = one per core when the input is large enough to split.")] = 0,
+) -> None:
+    """Flag abusive, uncivil, off-topic and repeated comments into a CSV a moderator can work through."""
+    from modkit import flag as flag_api
+    from modkit.sources import resolve_sources
+
+    thresholds = _parse_thresholds(threshold)
+    n_pages = len(resolve_sources(sources))
+    with Progress(TextColumn("flagging"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
+                  TimeRemainingColumn(), console=err, transient=True, disable=n_pages < 20) as bar:
+        task = bar.add_task("flag", total=n_pages)
+        result = flag_api.flag(sources, model, out, all=all_rows, profile=profile.value, thresholds=thresholds,
+                               queue=queue, jobs=jobs, progress=lambda done, total: bar.update(task, completed=done))
+    for p in result.problems:
+        err.print(f"error: {p}", highlight=False, markup=False)
+    if result.comments == 0:
+        names = ", ".join(p.source for p in result.pages) or ", ".join(sources)
+        err.print(f"{names}: no comments to flag (no comment section); wrote header-only {out}", highlight=False)
+    else:
+        _summary(result)
+        what = "least certain" if queue else ("comments" if all_rows else "flagged comments")
+        err.print(f"wrote {result.rows} {what} of {result.comments} to {out} (profile {profile.value})",
+                  highlight=False)
+    if result.problems:
+        raise typer.Exit(1)
+
+
+def _summary(result) -> None:
+    from modkit.flag import FLAGS
+
+    table = Table(title="flags per page", title_justify="left")
+    table.add_column("page")
+    table.add_column("comments", justify="right")
+    table.add_column("flagged", justify="right")
+    used = [f for f in FLAGS if any(p.per_flag.get(f) for p in result.pages)]
+    for f in used:
+        table.add_column(f, justify="right")
+    pages = result.pages
+    shown = pages if len(pages) <= 30 else pages[:30]
+    for p in shown:
+        table.add_row(p.doc, str(p.comments), str(p.flagged), *(str(p.per_flag.get(f, 0)) for f in used))
+    if len(pages) > len(shown):
+        table.add_row(f"... {len(pages) - len(shown)} more pages", "", "", *([""] * len(used)))
+    table.add_row("total", str(sum(p.comments for p in pages)), str(sum(p.flagged for p in pages)),
+                  *(str(sum(p.per_flag.get(f, 0) for p in pages)) for f in used), style="bold")
+    err.print(table)
+

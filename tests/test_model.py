@@ -1,0 +1,158 @@
+"""Training, evaluation, the model card, save/load checks, and the corpus importers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modkit import data, model
+from modkit.errors import ModkitError
+from modkit.features import TextStats, TextTfidf, ThreadContext, comment_frame
+from modkit.labels import LabelEvent, LabelStore
+from modkit.threads import read
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "models" / "default"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_grouped_folds_never_put_a_group_on_both_sides(seed):
+    rng = np.random.default_rng(seed)
+    groups = np.array([f"page{g}" for g in rng.integers(0, 60, 900)])
+    y = rng.choice(["civil", "uncivil", "abusive"], size=900, p=[0.5, 0.4, 0.1])
+    folds = model.grouped_folds(y, groups, n_splits=5, seed=seed)
+    assert len(folds) == 5
+    seen = np.zeros(900, dtype=int)
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])
+        seen[test] += 1
+    assert (seen == 1).all()  # every row is tested exactly once
+
+
+def test_grouped_folds_keep_the_seed_pages_whole_in_the_real_training_data():
+    td = model.gather("labels", "seeds", limit=300, seed=0)
+    for df, task in ((td.civility, "civility"), (td.topic, "topic")):
+        y, g = df[task].to_numpy(), df["group"].to_numpy()
+        for train, test in model.grouped_folds(y, g, seed=0):
+            assert not set(g[train]) & set(g[test])
+    # every synthetic placement lives in the group of the page it was placed on
+    syn = td.topic[td.topic["synthetic"]]
+    assert len(syn) and (syn["group"] == "page:" + syn["doc"]).all()
+
+
+def test_importers_map_onto_the_tasks_and_keep_the_source():
+    cc = data.load_civil_comments()
+    assert set(cc["civility"]) == {"civil", "uncivil", "abusive"}
+    assert (cc["source"] == "civil-comments-toxic-spans").all() and cc["source_id"].is_unique
+    assert (cc.loc[cc["civility"] == "civil", "share_not_toxic"] > 0.5).all()
+    dv = data.load_davidson()
+    assert set(dv["civility"]) == {"civil", "uncivil", "abusive"}
+    assert not dv["text"].str.contains(r"^RT @|&amp;", regex=True).any()
+    assert (dv["topic"] == "").all() and (dv["stance"] == "").all()
+
+
+def test_evaluation_only_and_unknown_corpora_are_refused():
+    with pytest.raises(ModkitError, match="evaluation only"):
+        data.load_corpora(["identity-madlibs"])
+    with pytest.raises(ModkitError, match="unknown corpus"):
+        data.load_corpora(["reddit"])
+
+
+def test_seed_labels_resolve_from_the_label_store_with_their_sources():
+    td = model.gather("labels", "seeds", limit=50)
+    seeds = td.civility[td.civility["source"] == "seed-labels"]
+    assert len(seeds) >= 30  # the gold labels of the seed comments
+    assert td.label_sources.get("manual", 0) > 0
+
+
+def test_transformers_follow_sklearn_conventions():
+    from sklearn.base import clone
+
+    frame = comment_frame(read("seeds"))
+    for t in (TextTfidf(max_words=50, max_chars=80, min_df=1), TextStats(lexicon=("idiot",)), ThreadContext()):
+        c = clone(t)
+        assert c.get_params() == t.get_params()
+        X = c.fit(frame).transform(frame)
+        assert X.shape == (len(frame), len(c.get_feature_names_out()))
+
+
+def test_text_tfidf_matches_sklearn_char_wb_tfidf():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["Hello there, stupid!", "hello HELLO world", "the world is big", "big, bigger, biggest!!"]
+    ours = TextTfidf(max_words=1000, max_chars=1000, char_ngram_range=(2, 4), min_df=1).fit(texts)
+    ref = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit(texts)
+    X = ours.transform(texts)[:, len(ours.words_):].toarray()
+    names = [n[5:] for n in ours.get_feature_names_out()[len(ours.words_):]]
+    R = ref.transform(texts).toarray()
+    order = [ref.vocabulary_[n] for n in names]
+    assert sorted(names) == sorted(ref.vocabulary_)
+    assert np.allclose(X, R[:, order])
+
+
+def test_an_unknown_label_value_stops_training_with_one_line(modkit, tmp_path):
+    shutil.copytree(ROOT / "labels", tmp_path / "labels")
+    cid = read("seeds/000")[0].comments[0].id
+    LabelStore(tmp_path / "labels").append([LabelEvent(cid, "000", "civility", "rude", "zed", source="adjudicated")])
+    r = modkit("train", "--labels", str(tmp_path / "labels"), "--limit", "100", "--small", "--no-eval",
+               "--out", str(tmp_path / "m"))
+    assert r.returncode == 1
+    lines = [ln for ln in r.stderr.splitlines() if "error" in ln]
+    assert len(lines) == 1 and "unknown civility 'rude'" in lines[0] and "zed.jsonl" in lines[0], r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "m").exists()
+
+
+def test_train_is_deterministic_and_its_card_is_complete(modkit, tmp_path):
+    args = ["--limit", "150", "--small", "--seed", "3"]
+    r1 = modkit("train", *args, "--out", str(tmp_path / "a"))
+    assert r1.returncode == 0, r1.stderr
+    r2 = modkit("train", *args, "--no-eval", "--out", str(tmp_path / "b"))
+    assert r2.returncode == 0, r2.stderr
+    card = json.loads((tmp_path / "a" / "model_card.json").read_text(encoding="utf-8"))
+    for key in ("sha256", "python_version", "sklearn_version", "modkit_version", "counts", "metrics",
+                "thresholds", "profiles", "label_schema", "data_sources", "label_events_by_source", "synthetic"):
+        assert key in card, key
+    assert card["label_schema"]["civility"] == ["civil", "uncivil", "abusive"]
+    civ = card["metrics"]["civility"]
+    assert {"all", "by_source", "seed_labels", "no_lexicon_word", "flags"} <= set(civ)
+    assert civ["all"]["confusion_matrix"] and civ["all"]["per_class"]["abusive"]["pr_auc"] is not None
+    assert "seed_labels" in card["metrics"]["topic"]
+    assert card["metrics"]["bias_identity_madlibs"]["lowest_term"]
+    assert card["counts"]["civility"]["seed-labels"]
+    assert "seed labels alone" in r1.stderr and "identity-madlibs" in r1.stderr
+    # the same seed gives the same model file whether or not it was evaluated
+    assert (tmp_path / "a" / "model.joblib").read_bytes() == (tmp_path / "b" / "model.joblib").read_bytes()
+    m = model.load_model(tmp_path / "a")
+    assert m.card["sha256"] == card["sha256"]
+
+
+def test_balanced_weights_give_each_class_and_source_equal_weight():
+    y = pd.Series(["civil"] * 10 + ["uncivil"] * 90 + ["civil"] * 50 + ["uncivil"] * 50)
+    s = pd.Series(["tweets"] * 100 + ["news"] * 100)
+    w = model.balanced_weights(y, s, cap=1e9)
+    df = pd.DataFrame({"y": y, "s": s, "w": w})
+    cells = df.groupby(["y", "s"])["w"].sum()
+    assert np.allclose(cells, cells.iloc[0])
+
+
+def test_choose_threshold_reaches_the_target_precision_at_equal_priors():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(200), np.zeros(800)]
+    score = np.r_[rng.uniform(0.3, 1, 200), rng.uniform(0, 0.7, 800)]
+    t, met = model.choose_threshold(y, score, 0.9)
+    assert met
+    w = np.where(y == 1, 0.5 / 200, 0.5 / 800)
+    pred = score >= t
+    assert (w[pred & (y == 1)].sum() / w[pred].sum()) >= 0.9
+
+
+def test_the_shipped_model_is_small_and_loads(tmp_path):
+    assert (SHIPPED / "model.joblib").stat().st_size < 15_000_000
+    m = model.load_model(SHIPPED)
+    assert {"civility", "topic"} <= set(m.pipelines)
+    assert m.card["metrics"]["bias_identity_madlibs"]["roc_auc"] > 0.5
