@@ -7,11 +7,14 @@ of reviews the civility model is retrained with modkit's own pipeline
 (``modkit.model.civility_pipeline`` with ``balanced_weights``, as ``modkit.model.train`` fits it:
 word and character TF-IDF, surface statistics, lexicon, calibrated linear SVM) and scored on a fixed held-out test set.
 
-Two orders of review, same start, same pool, same test set:
+Three orders of review, same start, same pool, same test set:
 
-- ``uncertain``: each batch is the comments where the current model is least sure
-  (smallest margin between its two most probable civility values), what
-  ``modkit label --order uncertain`` and ``modkit flag --queue N`` hand to humans;
+- ``uncertain``: each batch is the comments where the current model is least sure by modkit's
+  own measure (``uncertainty`` of ``modkit.flag.score``: how close p_abusive and p_uncivil come
+  to their flag thresholds), what ``modkit label --order uncertain`` and
+  ``modkit flag --queue N`` hand to humans;
+- ``margin``: least sure by the textbook measure (smallest margin between the two most
+  probable civility values);
 - ``random``: each batch is drawn at random (reviewing in whatever order comments arrive).
 
 Several seeds (different start sets and pools); the plot shows the mean macro-F1 (civil,
@@ -39,10 +42,25 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parent.parent
 
 
+STRATEGIES = ("uncertain", "margin", "random")
+
+
 def margin_uncertainty(P: np.ndarray) -> np.ndarray:
     """1 - (p_first - p_second): 1 when the two most probable values tie, 0 when certain."""
     top = np.sort(P, axis=1)
     return 1.0 - (top[:, -1] - top[:, -2])
+
+
+def flag_uncertainty(P: np.ndarray, classes: list[str], threshold: float = 0.5) -> np.ndarray:
+    """modkit's own measure (``modkit.flag.score``, column ``uncertainty``): how close the ABUSIVE
+    and UNCIVIL probabilities come to their flag thresholds, 1 at a threshold. p_abusive is
+    P(abusive), p_uncivil is P(uncivil) + P(abusive); the thresholds are those of a model
+    trained without evaluation (0.5)."""
+    col = {c: P[:, i] for i, c in enumerate(classes)}
+    p_abusive = col["abusive"]
+    p_uncivil = col["uncivil"] + col["abusive"]
+    scale = max(threshold, 1 - threshold)
+    return np.max(np.stack([1 - np.abs(p - threshold) / scale for p in (p_abusive, p_uncivil)]), axis=0)
 
 
 def run_one(strategy: str, seed: int, pool: pd.DataFrame, test: pd.DataFrame, lexicon: tuple[str, ...],
@@ -75,8 +93,10 @@ def run_one(strategy: str, seed: int, pool: pd.DataFrame, test: pd.DataFrame, le
         if r == rounds:
             break
         rest = np.setdiff1d(np.arange(len(pool)), idx)
-        if strategy == "uncertain":
-            u = margin_uncertainty(pipe.predict_proba(pool.iloc[rest]))
+        if strategy in ("uncertain", "margin"):
+            P = pipe.predict_proba(pool.iloc[rest])
+            classes = [str(c) for c in pipe.classes_]
+            u = flag_uncertainty(P, classes) if strategy == "uncertain" else margin_uncertainty(P)
             pick = rest[np.argsort(-u, kind="stable")[:batch]]
         else:
             pick = rng.choice(rest, size=batch, replace=False)
@@ -109,13 +129,13 @@ def main() -> None:
     jobs = []
     for seed in range(a.seeds):
         pool = rest.sample(n=a.pool, random_state=seed).reset_index(drop=True)
-        for strategy in ("uncertain", "random"):
+        for strategy in STRATEGIES:
             jobs.append(delayed(run_one)(strategy, seed, pool, test, lexicon, a.start, a.batch, a.rounds))
     results = Parallel(n_jobs=a.jobs)(jobs)
     seconds = time.perf_counter() - t0
 
     table: dict[str, pd.DataFrame] = {}
-    for strategy in ("uncertain", "random"):
+    for strategy in STRATEGIES:
         runs = [pd.DataFrame(r["curve"]).set_index("reviewed") for r in results if r["strategy"] == strategy]
         f1 = pd.concat([r["macro_f1"] for r in runs], axis=1)
         ab = pd.concat([r["abusive_f1"] for r in runs], axis=1)
@@ -142,9 +162,11 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
-    for strategy, color in (("uncertain", "#d92d20"), ("random", "#1570ef")):
+    labels = {"uncertain": "least certain first (modkit's uncertainty)",
+              "margin": "least certain first (class margin)", "random": "random order"}
+    for strategy, color in (("uncertain", "#d92d20"), ("margin", "#f79009"), ("random", "#1570ef")):
         t = table[strategy]
-        label = "least certain first (--order uncertain)" if strategy == "uncertain" else "random order"
+        label = labels[strategy]
         ax.plot(t.index, t["mean"], color=color, marker="o", ms=3, label=f"{label}, mean of {a.seeds}")
         ax.fill_between(t.index, t["min"], t["max"], color=color, alpha=0.18, linewidth=0)
     ax.set_xlabel("comments reviewed (labels from review)")
@@ -157,15 +179,15 @@ def main() -> None:
     fig.savefig(a.out)
 
     last = max(table["uncertain"].index)
-    u, r = table["uncertain"].loc[last], table["random"].loc[last]
+    u, r, mg = table["uncertain"].loc[last], table["random"].loc[last], table["margin"].loc[last]
     print(f"{a.seeds} seeds, {a.rounds} rounds of {a.batch}, pool {a.pool}, test {a.test}: {seconds:.0f} s")
     for n in table["uncertain"].index[:: max(1, len(table["uncertain"]) // 5)].tolist() + [last]:
-        print(f"  {n:5d} reviewed: uncertain {table['uncertain'].loc[n, 'mean']:.3f}  "
-              f"random {table['random'].loc[n, 'mean']:.3f}")
+        print(f"  {n:5d} reviewed: " + "  ".join(f"{s} {table[s].loc[n, 'mean']:.3f}" for s in STRATEGIES))
     # reviews random order needs to reach the uncertain order's final F1
     reach = next((int(n) for n, v in table["random"]["mean"].items() if v >= u["mean"]), None)
     print(f"at {last} reviewed: uncertain {u['mean']:.3f} [{u['min']:.3f}-{u['max']:.3f}], "
-          f"random {r['mean']:.3f} [{r['min']:.3f}-{r['max']:.3f}]; random order reaches that F1 "
+          f"margin {mg['mean']:.3f} [{mg['min']:.3f}-{mg['max']:.3f}], "
+          f"random {r['mean']:.3f} [{r['min']:.3f}-{r['max']:.3f}]; random order reaches the uncertain F1 "
           + (f"at {reach}" if reach else "not within the run"))
     print(f"wrote {a.out} and {a.out.with_suffix('.json')}")
 
