@@ -55,7 +55,7 @@ def trees(draw):
 titles = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Nd")), min_size=1, max_size=30)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(comments=trees(), title=titles, reply_links=st.booleans(), crlf=st.booleans())
 def test_random_trees_round_trip_through_the_seed_layout(comments, title, reply_links, crlf):
     page = render_page(comments, title=title, date="2013-06-06", reply_links=reply_links)
@@ -218,7 +218,7 @@ _sections = st.lists(st.one_of(_comment_block(), st.lists(_messy_lines, max_size
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.one_of(_sections, st.lists(_messy_lines, max_size=40)), end=st.booleans(), declared=st.integers(0, 9))
 def test_fast_reader_agrees_with_a_line_by_line_reading(lines, end, declared):
     text = "Title\n\nJune 6th, 2013\n\nsoundoff (%d Responses)\n" % declared + "\n".join(lines)
@@ -254,7 +254,7 @@ _furniture = st.sampled_from(["Skip to: Content", "skip to x", "\u017fkip to: x"
                               "CNN welcomes a lively and courteous discussion as long as", "Topic: x", "Next entry \u00bb"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(line=st.one_of(_furniture, st.builds(lambda a, b: a + b, _furniture, st.text(_chars, max_size=10)),
                       st.builds(lambda a, b: a + b, st.text(_chars, max_size=10), _furniture), body_lines))
 def test_fast_boilerplate_test_agrees_with_the_regex(line):

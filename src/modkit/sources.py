@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -51,15 +50,11 @@ def resolve_source(source: str | Path) -> list[Path]:
 
 def resolve_sources(sources: Iterable[str | Path]) -> list[Path]:
     """Resolve several SOURCE arguments; each page appears once, in the order given."""
-    seen: set[object] = set()
+    seen: set[Path] = set()
     out: list[Path] = []
     for source in sources:
         for page in resolve_source(source):
-            try:  # one stat per page; resolve() would lstat every folder on the way
-                st = os.stat(page)
-                key: object = (st.st_dev, st.st_ino)
-            except OSError:
-                key = page.resolve()
+            key = page.resolve()
             if key not in seen:
                 seen.add(key)
                 out.append(page)

@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from modkit.errors import ModkitError
-from modkit.sources import resolve_sources
+from modkit.sources import PAGE_SUFFIXES, resolve_source
 from modkit.threads import export, seedpage
 from modkit.threads.model import Comment, Problem, Thread, comment_id
 from modkit.threads.registry import formats, read_file, read_thread, register
@@ -41,13 +42,12 @@ def iter_threads(
     """Yield every :class:`Thread`, file by file (memory stays flat: one file at a time).
 
     ``sources`` may be one SOURCE or several (file, folder, unique prefix). A scraped page gives
-    one thread; a CSV or JSONL export one per ``doc`` it holds. A file that cannot be read
-    raises its :class:`ModkitError`, unless ``errors`` is a list: then the error is appended to
-    it and the other files still go through.
+    one thread; a CSV or JSONL export one per ``doc`` it holds. Every SOURCE is checked before
+    the first file is read (a missing or ambiguous one raises :class:`SourceError`). A file
+    that cannot be read raises its :class:`ModkitError`, unless ``errors`` is a list: then the
+    error is appended to it and the other files still go through.
     """
-    if isinstance(sources, (str, Path)):
-        sources = [sources]
-    for path in resolve_sources(sources):
+    for path in _page_paths(sources):
         try:
             found = read_file(path)
         except ModkitError as exc:
@@ -56,6 +56,42 @@ def iter_threads(
             errors.append(exc)
             continue
         yield from found
+
+
+def _page_paths(sources: str | Path | Iterable[str | Path]) -> Iterator[Path]:
+    """The files named by ``sources``, with the rules of :func:`modkit.sources.resolve_sources`,
+    but a folder is held as a sorted list of names and each path made only when it is read, so
+    that a folder of 100k pages costs a few MB, not a list of 100k ``Path`` objects."""
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    plan: list[tuple[Path, list[str]] | list[Path]] = []
+    for source in sources:
+        folder = Path(source)
+        if folder.is_dir():
+            names = sorted(
+                e.name for e in os.scandir(folder)
+                if not e.name.startswith(".") and os.path.splitext(e.name)[1].lower() in PAGE_SUFFIXES and e.is_file()
+            )
+            if not names:
+                resolve_source(source)  # raises the SourceError that says the folder holds no pages
+            plan.append((folder, names))
+        else:
+            plan.append(resolve_source(source))
+    seen: set[tuple[int, int]] | None = set() if len(plan) > 1 else None  # repeats only across SOURCEs
+    for item in plan:
+        paths = (item[0] / name for name in item[1]) if isinstance(item, tuple) else iter(item)
+        for path in paths:
+            if seen is not None:
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    pass  # read_file reports it
+                else:
+                    key = (st.st_dev, st.st_ino)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+            yield path
 
 
 def read(sources: str | Path | Iterable[str | Path]) -> list[Thread]:
