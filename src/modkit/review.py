@@ -102,14 +102,14 @@ class Sheet:
 
 def unneutralise(cell: str) -> str:
     """Undo ``modkit flag``'s formula neutralisation: ``'=1+1`` -> ``=1+1``; anything else as is."""
-    if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r":
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_STARTS:
         return cell[1:]
     return cell
 
 
 def neutralise(cell: str) -> str:
     """What ``modkit flag`` does to a cell (the inverse of :func:`unneutralise`)."""
-    return "'" + cell if cell[:1] and cell[0] in "=+-@\t\r" else cell
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _decode(path: Path, data: bytes) -> tuple[str, str]:
@@ -374,8 +374,9 @@ class PageIndex:
         return None, f"comment id {comment_id!r} is on several pages; give its doc column"
 
 
-def _allowed_values(labels: str | Path) -> dict[str, tuple[str, ...]]:
-    """The schema's tasks and values: ``labels/schema.toml`` when the folder has one."""
+def allowed_values(labels: str | Path) -> dict[str, tuple[str, ...]]:
+    """Values per task of the label schema: ``<labels>/schema.toml`` when the folder has one,
+    else modkit's default schema."""
     from modkit.labels.schema import DEFAULT_SCHEMA_TOML, load_schema, parse_schema
 
     root = Path(labels)
@@ -612,7 +613,7 @@ def plan_review(
 ) -> tuple[list[Decision], list[RowProblem], int]:
     """Read and validate review CSVs without writing: ``(decisions, problems, unreviewed)``."""
     check_annotator(reviewer)
-    allowed = _allowed_values(labels)
+    allowed = allowed_values(labels)
     index = pages if isinstance(pages, PageIndex) else PageIndex.read(pages)
     decisions: list[Decision] = []
     problems: list[RowProblem] = []

@@ -51,7 +51,7 @@ class ReviewApp(App):
         self.labels = Path(labels)
         self.sheet = review.read_sheet(file)
         self.index = review.PageIndex.read(pages)
-        self.allowed = review._allowed_values(labels)
+        self.allowed = review.allowed_values(labels)
         self.items, self.problems = review.flagged_items(self.sheet, self.index)
         self.pos = 0
         self.mode: str | None = None  # None, "code", "correct", "note"
