@@ -32,7 +32,7 @@ from pathlib import Path
 
 from modkit.threads.seedpage import PageComment, render_page
 
-_WORDS = (
+_WORDS = (  # noqa: SIM905  (a word list reads better as text)
     "russia obama putin moscow washington relations policy reset missile defense syria assad "
     "iran nuclear treaty sanctions election president minister congress senate vote economy "
     "trade oil gas europe nato china war peace talks summit deal trust cooperation security "

@@ -36,7 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.synth import generate  # noqa: E402
+from bench.synth import generate
 
 READERS = ("modkit", "modkit-list", "script")
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import warnings
 
-
 from modkit import threads
 from modkit.threads import render
-
 
 
 def load(folder):

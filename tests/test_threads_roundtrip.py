@@ -119,7 +119,7 @@ def reference_comments(text: str, path: Path):
             if open_ is not None and not expect_header:
                 open_["body"].append("")
             continue
-        if re.match(r"^[ \t]*Post a comment[ \t]*$", line, re.I):
+        if re.match(r"^[ \t]*Post a comment[ \t]*$", line, re.IGNORECASE):
             ended = True
             break
         if open_ is not None and not expect_header:

@@ -23,9 +23,22 @@ register("csv", (".csv",), export.read_csv, "comment export with id/parent_id co
 register("jsonl", (".jsonl",), export.read_jsonl, "comment export, one JSON object per line with id/parent_id")
 
 __all__ = [
-    "Comment", "PageComment", "Problem", "Thread", "comment_id", "formats", "iter_threads",
-    "parse_page", "read", "read_file", "read_thread", "register", "render_page", "to_frame",
-    "to_records", "COMMENT_FIELDS",
+    "COMMENT_FIELDS",
+    "Comment",
+    "PageComment",
+    "Problem",
+    "Thread",
+    "comment_id",
+    "formats",
+    "iter_threads",
+    "parse_page",
+    "read",
+    "read_file",
+    "read_thread",
+    "register",
+    "render_page",
+    "to_frame",
+    "to_records",
 ]
 
 #: Per-comment columns of ``jsonl``/``csv`` output and of :func:`to_frame`, in order.

@@ -28,7 +28,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from modkit.errors import ParseError
@@ -50,7 +50,7 @@ def normalize_timestamp(value: object) -> str | None:
         return None
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M")
+            return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%dT%H:%M")
         except (OverflowError, OSError, ValueError):
             return None
     text = str(value).strip()
@@ -61,12 +61,12 @@ def normalize_timestamp(value: object) -> str | None:
     except ValueError:
         return parse_timestamp(text) or None
     if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
+        when = when.astimezone(UTC)
     return when.strftime("%Y-%m-%dT%H:%M")
 
 
 class _Row:
-    __slots__ = ("line", "id", "parent", "author", "timestamp", "text", "position")
+    __slots__ = ("author", "id", "line", "parent", "position", "text", "timestamp")
 
     def __init__(self, line: int, cid: str, parent: str, author: str, timestamp: str, text: str,
                  position: int | None) -> None:

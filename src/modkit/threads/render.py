@@ -6,12 +6,10 @@ import csv
 import json
 import os
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from rich.console import Group
-from rich.markup import escape
 from rich.text import Text
 from rich.tree import Tree
 
@@ -75,7 +73,7 @@ def _unix(iso: str) -> int | None:
     # The page gives no zone: the wall-clock time is stored as if it were UTC.
     if not iso:
         return None
-    return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC).timestamp())
 
 
 def write_convokit(threads: Iterable[Thread], out_dir: str | os.PathLike[str], name: str = "modkit") -> int:
@@ -149,4 +147,4 @@ def write_convokit(threads: Iterable[Thread], out_dir: str | os.PathLike[str], n
     return n
 
 
-__all__ = ["summary_line", "tree", "write_jsonl", "write_csv", "write_convokit", "CONVOKIT_FILES"]
+__all__ = ["CONVOKIT_FILES", "summary_line", "tree", "write_convokit", "write_csv", "write_jsonl"]

@@ -14,25 +14,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-from hashlib import blake2b as _blake2b
 from collections.abc import Iterable
 from datetime import datetime
+from hashlib import blake2b as _blake2b
 from pathlib import Path
 from typing import NamedTuple
 
 from modkit.errors import ParseError
 from modkit.threads.model import Comment, Problem, Thread
 
-_SOUNDOFF = re.compile(r"[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.I)
-_SOUNDOFF_NL = re.compile(r"\n[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.I)
-_END = re.compile(r"^[ \t]*Post a comment[ \t]*$", re.I)
-_END_NL = re.compile(r"\n[ \t]*Post a comment[ \t]*(?=\n|\Z)", re.I)
+_SOUNDOFF = re.compile(r"[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.IGNORECASE)
+_SOUNDOFF_NL = re.compile(r"\n[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.IGNORECASE)
+_END = re.compile(r"^[ \t]*Post a comment[ \t]*$", re.IGNORECASE)
+_END_NL = re.compile(r"\n[ \t]*Post a comment[ \t]*(?=\n|\Z)", re.IGNORECASE)
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December"
 )
 _TIMESTAMP = re.compile(
     rf"^\s*({_MONTHS}) (\d{{1,2}}), (\d{{4}}) at (\d{{1,2}}):(\d{{2}}) ?([ap]m)\s*\|?\s*(?:Reply)?\s*$",
-    re.I,
+    re.IGNORECASE,
 )
 _TOP = re.compile(r"^( *)(\d{1,6})\. (.*)$")
 _REPLY = re.compile(r"^( *)\u2022 ?(.*)$")
@@ -60,13 +60,13 @@ _BOILERPLATE = re.compile(
     r"|Next entry \u00bb|More from GPS:.*|Special Offer|Become a fan!.*|Subscribe .*"
     r"|\u2022 .*|\d{1,2}:\d{2} [AP]M ET|You must be logged in to post a comment\.?"
     r"|.* welcomes a lively and courteous discussion.*)$",
-    re.I,
+    re.IGNORECASE,
 )
 # The same test, faster: the anchored alternatives of _BOILERPLATE only for lines whose first
 # character can start one (re.I also folds "\u017f" to "s"), and the one unanchored alternative
 # as a search.
 _BOILER_FIRST = frozenset("SFOWCPT\u00abNMB\u2022Ysfowcptnmby\u017f")
-_WELCOMES = re.compile(r" welcomes a lively and courteous discussion", re.I)
+_WELCOMES = re.compile(r" welcomes a lively and courteous discussion", re.IGNORECASE)
 
 
 def _is_boilerplate(line: str) -> bool:
@@ -197,7 +197,7 @@ def _body_text(raw: str) -> str:
 class _Open:
     """A comment being read: header seen, body accumulating, timestamp pending."""
 
-    __slots__ = ("indent", "author", "line", "body", "timestamp", "depth", "parent", "number", "cid")
+    __slots__ = ("author", "body", "cid", "depth", "indent", "line", "number", "parent", "timestamp")
 
     def __init__(self, indent: int, author: str, line: int, number: int | None) -> None:
         self.indent = indent
