@@ -15,9 +15,7 @@ from modkit import review
 from modkit.labels import LabelStore
 
 ROOT = Path(__file__).resolve().parent.parent
-import os
-
-SHIPPED_MODEL = Path(os.environ.get("DEVMODEL", ROOT / "models" / "default"))
+SHIPPED_MODEL = ROOT / "models" / "default"
 
 
 @pytest.fixture
