@@ -400,3 +400,11 @@ def test_any_cells_survive_a_spreadsheet_round_trip(tmp_path_factory, cells, del
     sheet = review.read_sheet(path)
     assert sheet.delimiter == delimiter
     assert [(c["comment_id"], c["note"]) for _, c in sheet.rows] == [(a, b) for a, b in cells]
+
+
+def test_excels_sep_hint_line_sets_the_delimiter_and_is_not_a_row(work, rows):
+    rows[0].update(decision="approve", note="a, b; c")
+    f = write_sheet(work / "b.csv", rows[:2], delimiter=";", crlf=True)
+    f.write_bytes(b"sep=;\r\n" + f.read_bytes())
+    sheet = review.read_sheet(f)
+    assert sheet.delimiter == ";" and sheet.rows[0][0] == 2 and sheet.rows[0][1]["note"] == "a, b; c"

@@ -154,7 +154,12 @@ def read_sheet(path: str | Path) -> Sheet:
     text, encoding = _decode(path, data)
     if not text.strip():
         raise ParseError(path, None, "empty file, expected a header row with comment_id and decision")
-    delimiter = _sniff_delimiter(text)
+    first, _, rest = text.partition("\n")
+    if first.strip().lower().startswith("sep=") and len(first.strip()) == 5:
+        # Excel's delimiter hint line ("sep=;"): Excel hides it, so the header stays row 1
+        delimiter, text = first.strip()[4], rest
+    else:
+        delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         records = list(reader)
