@@ -47,6 +47,18 @@ _MARKER = re.compile(
     rf"(?P<mon>(?i:{_MONTHS})) (?P<day>\d{{1,2}}), (?P<year>\d{{4}}) (?i:at) (?P<hour>\d{{1,2}}):(?P<min>\d{{2}})"
     r" ?(?P<ampm>(?i:[ap]m))[^\S\n]*\|?[^\S\n]*(?i:Reply)?[^\S\n]*(?=\n|\Z))"
 )
+# A whole comment as pages write it, where a header is due: blank lines, a header line, body
+# lines none of which could be a marker (a header or a timestamp candidate), and the timestamp
+# line. The section reader takes such comments in one match each and leaves everything else
+# (a body line that looks like a header, a missing timestamp, stray text) to the marker loop.
+_COMMENT = re.compile(
+    r"(?:\n[^\S\n]*(?=\n))*"
+    r"\n(?:(?P<ti>[ ]*)(?P<num>\d{1,6})\. (?P<ta>[^\n]*)|(?P<ri>[ ]*)\u2022 ?(?P<ra>[^\n]*))"
+    r"(?P<body>(?:\n(?![ ]*(?:\d{1,6}\. |\u2022)|[^\S\n]*[^\W\d_]+ \d{1,2}, \d{4} (?i:at) \d)[^\n]*)*)"
+    r"\n[^\S\n]*"
+    rf"(?P<mon>(?i:{_MONTHS})) (?P<day>\d{{1,2}}), (?P<year>\d{{4}}) (?i:at) (?P<hour>\d{{1,2}}):(?P<min>\d{{2}})"
+    r" ?(?P<ampm>(?i:[ap]m))[^\S\n]*\|?[^\S\n]*(?i:Reply)?[^\S\n]*(?=\n|\Z)"
+)
 _DATE_LINE = re.compile(rf"^({_MONTHS}) \d{{1,2}}(st|nd|rd|th)?, \d{{4}}$")
 _MONTH_NUM = {m.lower(): i for i, m in enumerate(_MONTHS.split("|"), start=1)}
 _MONTH_INITIALS = frozenset("JFMASOND")  # _DATE_LINE is case-sensitive
@@ -157,8 +169,8 @@ def _iso_parts(month: str, day: str, year: str, hour: str, minute: str, ampm: st
 
 def _title(lines: list[str]) -> str:
     """The headline: the line just above the first date line ("June 6th, 2013"), else the first
-    line that is not site furniture."""
-    head = [ln.strip() for ln in lines[:80]]
+    line that is not site furniture. ``lines`` are stripped."""
+    head = lines[:80]
     for i, line in enumerate(head):
         if line[:1] in _MONTH_INITIALS and _DATE_LINE.match(line):
             for prev in reversed(head[:i]):
@@ -171,10 +183,10 @@ def _title(lines: list[str]) -> str:
 
 
 def _article(lines: list[str]) -> str:
+    """The article text: stripped ``lines`` without site furniture and repeats."""
     out: list[str] = []
     seen: set[str] = set()
-    for raw in lines:
-        line = raw.strip()
+    for line in lines:
         if not line or line in seen or _is_boilerplate(line):
             continue
         seen.add(line)  # scraped pages repeat headlines and captions
@@ -222,7 +234,7 @@ def parse_page(data: bytes, path: str | Path = "<page>", doc: str | None = None)
 
     m = _SOUNDOFF.match(text) or _SOUNDOFF_NL.search(text)
     if m is None:
-        lines = text.split("\n")
+        lines = [line.strip() for line in text.split("\n")]
         problems.insert(0, Problem("no_comment_section", f"{path}: page has no comment section"))
         return Thread(
             doc=doc, source=str(path), sha256=sha, title=_title(lines), article=_article(lines),
@@ -230,7 +242,7 @@ def parse_page(data: bytes, path: str | Path = "<page>", doc: str | None = None)
         )
 
     head = text[: m.start()]
-    head_lines = head.split("\n")
+    head_lines = [line.strip() for line in head.split("\n")]
     declared = int(m.group(1).replace(",", ""))
     first_line = head.count("\n") + (m.group(0)[0] == "\n") + 2  # the line after "soundoff"
     section = text[m.end() :]  # starts with the newline that ends the "soundoff" line
@@ -299,7 +311,47 @@ def _parse_section(
             len(comments) + 1, c.author, c.timestamp, text, c.line,
         ))
 
-    for m in _MARKER.finditer(section, 0, end):
+    # Fast path: whole well-formed comments, one match each (see _COMMENT).
+    match = _COMMENT.match
+    while (m := match(section, pos - 1, end)) is not None:
+        ti, num, ta, ri, ra, body, mon, day, year, hour, minute, ampm = m.groups()
+        ls = m.start("ri") if num is None else m.start("ti")  # the header line
+        if open_ is not None:
+            close(open_)
+        nl_seen += count("\n", nl_pos, ls)
+        nl_pos = ls
+        if num is not None:
+            last_number = int(num)
+            c = _Open(len(ti), ta.strip(), nl_seen, last_number)
+            stack = [c]
+        else:
+            indent = len(ri)
+            c = _Open(indent, ra.strip(), nl_seen, None)
+            while stack and stack[-1].indent >= indent:
+                stack.pop()
+            if stack:
+                parent = stack[-1]
+                c.depth = parent.depth + 1
+                c.parent = parent
+                if indent - parent.indent > 2 and parent.depth + 1 != (indent - 2) // 2:
+                    problems.append(Problem(
+                        "skipped_level",
+                        f"{path}:{nl_seen}: reply by {c.author!r} skips an indentation level; attached to {parent.author!r}",
+                        nl_seen,
+                    ))
+            else:
+                problems.append(Problem(
+                    "orphan", f"{path}:{nl_seen}: reply by {c.author!r} has no comment above it; read as top-level", nl_seen
+                ))
+            stack.append(c)
+        if body:
+            c.body.append(body)
+        c.timestamp = _iso_parts(mon, day, year, hour, minute, ampm)
+        open_ = c
+        pos = m.end() + 1
+
+    # Everything else, marker by marker.
+    for m in _MARKER.finditer(section, pos - 1, end):
         ls = m.start() + 1  # the marker line is section[ls:le]
         le = m.end()
         ti, num, ta, ri, ra, mon, day, year, hour, minute, ampm = m.groups()
@@ -392,7 +444,8 @@ def read_page(path: str | Path) -> Thread:
     one that cannot be read); any text goes through, its oddities noted as problems.
     """
     path = path if isinstance(path, Path) else Path(path)
-    data = path.read_bytes()
+    with open(path, "rb", buffering=0) as fh:  # unbuffered: one read of the whole file
+        data = fh.readall()
     check_text(data, path)
     return parse_page(data, path)
 
