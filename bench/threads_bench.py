@@ -89,18 +89,16 @@ def script_parse(path: str) -> list[dict]:
 
 # -- one reader in a fresh process -----------------------------------------------------------
 def _worker(reader: str, folder: str) -> dict:
+    from modkit.threads import iter_threads, read  # imports are not part of the timing
+
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0, c0 = time.perf_counter(), time.process_time()
     pages = comments = 0
     if reader == "modkit":
-        from modkit.threads import iter_threads
-
         for t in iter_threads(folder):
             pages += 1
             comments += len(t.comments)
     elif reader == "modkit-list":
-        from modkit.threads import read
-
         threads = read(folder)
         pages = len(threads)
         comments = sum(len(t.comments) for t in threads)
