@@ -114,17 +114,34 @@ def test_other_cells_are_left_alone(cell):
 def test_formula_comments_and_authors_are_neutralised_in_the_written_csv(modkit, tmp_path, seeds):
     page = tmp_path / next(seeds.glob("003_*.txt")).name
     shutil.copy(next(seeds.glob("003_*.txt")), page)
-    add_comments(page, [(f"=cmd{i}", body) for i, body in enumerate(FORMULAS)])
+    bodies = FORMULAS[:4]  # a leading tab cannot survive the page layout: see the next test
+    add_comments(page, [(f"=cmd{i}", body) for i, body in enumerate(bodies)])
     r = modkit("flag", str(page), "--all", "--out", str(tmp_path / "f.csv"))
     assert r.returncode == 0, r.stderr
     _, rows, _ = read_rows(tmp_path / "f.csv")
     mine = [row for row in rows if row["author"].startswith("'=cmd")]
-    assert len(mine) == len(FORMULAS)
+    assert len(mine) == len(bodies)
     for row in mine:
-        assert row["text"].startswith("'") and row["text"][1:] in [f.strip() for f in FORMULAS]
+        assert row["text"].startswith("'") and row["text"][1:] in bodies
     for row in rows:  # no cell anywhere starts a formula
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (row["comment_id"], value)
+
+
+def test_tab_and_carriage_return_cells_are_neutralised_by_the_csv_writer(seeds):
+    from modkit.features import comment_frame
+
+    frame = comment_frame(threads.read(next(seeds.glob("000_*.txt"))))
+    frame.loc[0, "text"] = "\tTAB=1"
+    frame.loc[1, "text"] = "\r=2"
+    frame.loc[2, "author"] = "@admin"
+    scored = flag_api.score(frame, load_model(SHIPPED), explain="all")
+    rows = list(flag_api.csv_rows(scored, "m"))
+    col = list(flag_api.CSV_COLUMNS)
+    texts = {r[col.index("comment_id")]: r for r in rows}
+    assert texts[frame.loc[0, "comment_id"]][col.index("text")] == "'\tTAB=1"
+    assert texts[frame.loc[1, "comment_id"]][col.index("text")] == "'\r=2"
+    assert texts[frame.loc[2, "comment_id"]][col.index("author")] == "'@admin"
 
 
 def test_a_page_without_comments_gives_one_line_and_a_header_only_csv(modkit, tmp_path):

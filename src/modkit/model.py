@@ -435,6 +435,9 @@ def train(labels: str | Path | None = "labels", pages: str | Path | Sequence[str
     if not evaluate:
         for prof in PROFILES:
             thresholds[prof] = {"ABUSIVE": 0.5, "UNCIVIL": 0.5, "OFF_TOPIC": 0.5}
+    for flag in MODEL_FLAGS:  # a profile that falls back to best F1 must not cross its neighbours
+        thresholds["balanced"][flag] = max(thresholds["balanced"][flag], thresholds["strict"][flag])
+        thresholds["lenient"][flag] = max(thresholds["lenient"][flag], thresholds["balanced"][flag])
     m = TrainedModel(name=name, pipelines=pipelines, thresholds=thresholds, lexicon=lexicon, card={})
     if evaluate:
         say("bias: identity-madlibs (evaluation only)")
@@ -470,6 +473,20 @@ def civility_report(civ: pd.DataFrame, y: np.ndarray, P: np.ndarray, classes: li
             y[m] != "civil", _uncivil(P[m], classes), 0.5)["roc_auc"]
     seeds = src == "seed-labels"
     out["seed_labels"] = class_metrics(y[seeds], P[seeds], classes)
+    # Did the model learn "tweet vs news comment" or "short vs long"? Compare the mean score of
+    # civil comments across sources, and the score's correlation with length within a class.
+    pu = _uncivil(P, classes)
+    loglen = np.log1p(civ["text"].astype(str).str.len().to_numpy())
+    out["shortcut_checks"] = {
+        "mean_p_uncivil_of_civil_by_source": {
+            s: _r(float(np.nanmean(pu[(src == s) & (y == "civil")]))) for s in sorted(set(src))
+            if ((src == s) & (y == "civil")).any()},
+        "mean_p_uncivil_of_uncivil_by_source": {
+            s: _r(float(np.nanmean(pu[(src == s) & (y == "uncivil")]))) for s in sorted(set(src))
+            if ((src == s) & (y == "uncivil")).any()},
+        "corr_length_p_uncivil_within_civil": _r(float(np.corrcoef(loglen[y == "civil"], pu[y == "civil"])[0, 1]))
+        if (y == "civil").sum() > 2 else None,
+    }
     lex = frozenset(lexicon)
     clean = np.array([not lexicon_hits(t, lex) for t in civ["text"].astype(str)])
     cc = (src == "civil-comments-toxic-spans") & clean
@@ -613,6 +630,11 @@ def summary_lines(m: TrainedModel) -> list[str]:
         for flag, b in civ.get("flags", {}).items():
             lines.append(f"flag {flag} (balanced threshold {b['threshold']}): P={b['precision']} R={b['recall']} "
                          f"F1={b['f1']} ROC-AUC={b['roc_auc']} PR-AUC={b['pr_auc']}")
+        sc = civ.get("shortcut_checks", {})
+        if sc:
+            lines.append(f"shortcut check: mean p_uncivil of civil comments by source {sc['mean_p_uncivil_of_civil_by_source']}; "
+                         f"of uncivil {sc['mean_p_uncivil_of_uncivil_by_source']}; correlation of length with "
+                         f"p_uncivil among civil {sc['corr_length_p_uncivil_within_civil']}")
         nl = civ.get("no_lexicon_word", {})
         b = nl.get("uncivil_or_abusive_vs_civil", {})
         lines.append(f"non-profane ({nl.get('data')}): n={b.get('n')} ROC-AUC={b.get('roc_auc')} "
