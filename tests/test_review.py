@@ -383,7 +383,9 @@ def test_a_reject_must_say_something_about_a_label(work, rows, flags, decision, 
     assert (len(decisions), len(problems)) == ((1, 0) if ok else (0, 1))
 
 
-cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
+# no lone CR: Python's csv writer leaves a cell holding "\r" unquoted when rows end in "\n", which
+# no reader can tell from a line end (spreadsheets quote it)
+cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=30)
 
 
 @given(
@@ -393,7 +395,6 @@ cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blackli
 def test_any_cells_survive_a_spreadsheet_round_trip(tmp_path_factory, cells, delimiter, bom, crlf):
     """Whatever the cells hold (delimiters, quotes, newlines, formula starts), read_sheet gives them back."""
     cells = [(a, b) for a, b in cells if (a + b).strip() and not a.startswith("'") and not b.startswith("'")]
-    # csv cannot tell a lone CR inside a cell from a line end when it is not quoted; writers quote it
     path = tmp_path_factory.mktemp("sheet") / "s.csv"
     rows = [{"comment_id": a, "decision": "x", "note": b} for a, b in cells]
     write_sheet(path, rows, delimiter=delimiter, bom=bom, crlf=crlf, columns=["comment_id", "decision", "note"])
