@@ -54,11 +54,11 @@ def threads_cmd(
             if t.comments:
                 out.print(render.tree(t))
             else:
-                out.print(render.summary_line(t), highlight=False)
+                out.print(render.summary_line(t), highlight=False, markup=False)
     elif fmt is ThreadFormat.convokit:
         assert out_path is not None
         n = render.write_convokit(pages, out_path)
-        err.print(f"wrote a ConvoKit corpus of {n} utterances to {out_path}/", highlight=False)
+        err.print(f"wrote a ConvoKit corpus of {n} utterances to {out_path}/", highlight=False, markup=False)
     else:
         writer = render.write_jsonl if fmt is ThreadFormat.jsonl else render.write_csv
         if out_path is None:
@@ -66,7 +66,7 @@ def threads_cmd(
         else:
             with open(out_path, "w", encoding="utf-8", newline="") as fh:
                 n = writer(pages, fh)
-            err.print(f"wrote {n} comments to {out_path}", highlight=False)
+            err.print(f"wrote {n} comments to {out_path}", highlight=False, markup=False)
     if errors:
         err.print(f"{len(errors)} file(s) could not be read", highlight=False)
         raise typer.Exit(1)
@@ -83,7 +83,7 @@ def _reporting(
         for p in t.problems:
             if p.kind == "no_comment_section":
                 if note_empty:
-                    err.print(f"{t.source}: no comment section", highlight=False)
+                    err.print(f"{t.source}: no comment section", highlight=False, markup=False)
             else:
                 warn(p.message)
         yield t
