@@ -230,7 +230,7 @@ def reasons_for(rows: Iterable[int], reasons: list[str], texts: list[str], X_tex
             continue
         civ_flag = "ABUSIVE" if "ABUSIVE" in fl else "UNCIVIL" if "UNCIVIL" in fl else None
         w = rows_abusive if civ_flag == "ABUSIVE" else rows_uncivil
-        if w is not None and (civ_flag or probs["UNCIVIL"][i] >= 0.3):
+        if w is not None and civ_flag:
             start, end = W.indptr[i], W.indptr[i + 1]
             idx, val = W.indices[start:end], W.data[start:end]
             contrib = val * w[idx]
