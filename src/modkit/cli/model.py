@@ -87,7 +87,8 @@ def flag_cmd(
         err.print(f"error: {p}", highlight=False, markup=False)
     if result.comments == 0:
         names = ", ".join(p.source for p in result.pages) or ", ".join(sources)
-        err.print(f"{names}: no comments to flag (no comment section); wrote header-only {out}", highlight=False)
+        why = " (no comment section)" if not any(p.has_comment_section for p in result.pages) else ""
+        err.print(f"{names}: no comments to flag{why}; wrote header-only {out}", highlight=False)
     else:
         _summary(result)
         what = "least certain" if queue else ("comments" if all_rows else "flagged comments")
