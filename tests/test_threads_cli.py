@@ -99,3 +99,10 @@ def test_unknown_file_ending_is_one_error_line(tmp_path, modkit):
     r = modkit("threads", "page.html", cwd=tmp_path)
     assert r.returncode == 1
     assert r.stderr.splitlines()[0] == "error: page.html: unknown page format '.html': expected one of .txt, .csv, .jsonl"
+
+
+@pytest.mark.parametrize("fmt,out", [("csv", "no/such/dir/x.csv"), ("convokit", "seeds/000_0ea86afeb990cb41.txt/corpus")])
+def test_unwritable_out_is_one_error_line(tmp_path, modkit, fmt, out):
+    r = modkit("threads", "seeds/000", "-f", fmt, "-o", out)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(f"modkit: error: {out}: cannot write")

@@ -57,14 +57,21 @@ def threads_cmd(
                 out.print(render.summary_line(t), highlight=False, markup=False)
     elif fmt is ThreadFormat.convokit:
         assert out_path is not None
-        n = render.write_convokit(pages, out_path)
+        try:
+            n = render.write_convokit(pages, out_path)
+        except OSError as exc:
+            raise ModkitError(f"{out_path}: cannot write the corpus folder: {exc.strerror or exc}") from None
         err.print(f"wrote a ConvoKit corpus of {n} utterances to {out_path}/", highlight=False, markup=False)
     else:
         writer = render.write_jsonl if fmt is ThreadFormat.jsonl else render.write_csv
         if out_path is None:
             n = writer(pages, sys.stdout)
         else:
-            with open(out_path, "w", encoding="utf-8", newline="") as fh:
+            try:
+                fh = open(out_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            except OSError as exc:
+                raise ModkitError(f"{out_path}: cannot write: {exc.strerror or exc}") from None
+            with fh:
                 n = writer(pages, fh)
             err.print(f"wrote {n} comments to {out_path}", highlight=False, markup=False)
     if errors:
