@@ -7,7 +7,11 @@ then a timestamp line such as ``June 6, 2013 at 8:33 am |``, sometimes followed 
 
 The reader is forgiving: CRLF, a BOM, tabs, undecodable bytes, blank lines inside bodies, a reply
 that skips an indentation level, a missing timestamp and a truncated page all go through, each
-noted as a :class:`~modkit.threads.model.Problem` on the thread.
+noted as a :class:`~modkit.threads.model.Problem` on the thread. A file that is empty or binary
+raises :class:`~modkit.errors.ParseError` (:func:`read_page`).
+
+:func:`render_page` writes the layout back (tests round-trip through it; ``bench/synth.py``
+builds its corpus with it).
 """
 
 from __future__ import annotations
