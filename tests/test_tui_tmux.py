@@ -66,8 +66,8 @@ def test_label_quit_and_resume_in_a_real_terminal(term, tmp_path):
     labels = tmp_path / "labels"
     t = term("seeds/", "--labels", str(labels))
     screen = t.wait_for("annotator tmuxer · 1/38")
-    assert "What Russia wants from Obama" in screen
-    assert "thank you this was help full for my russia project" in screen
+    assert "What Russia wants from Obama" in screen, screen
+    assert "thank you this was help full for my russia project" in screen, screen
     assert "[1]civil [2]uncivil [3]abusive" in screen
     assert "b back  s skip  u undo  n next unlabeled  e note  q quit" in screen
     t.keys("1", "1", "1")  # comment 1: civil, on, agree
@@ -79,8 +79,8 @@ def test_label_quit_and_resume_in_a_real_terminal(term, tmp_path):
     t.wait_for("undone: civility=uncivil")
     t.keys("q")
     screen = t.wait_for("EXIT=0")
-    assert "tmuxer: 8 label events written this session" in screen
-    assert "2/38 comments fully labeled" in screen
+    assert "tmuxer: 8 label events written this session" in screen, screen
+    assert "2/38 comments fully labeled" in screen, screen
     evs = [json.loads(x) for x in (labels / "tmuxer.jsonl").read_text().splitlines()]
     assert [(e["task"], e["value"]) for e in evs] == [
         ("civility", "civil"), ("topic", "on"), ("stance", "agree"),
@@ -98,8 +98,8 @@ def test_label_quit_and_resume_in_a_real_terminal(term, tmp_path):
 def test_uncertain_order_without_a_model_says_to_train(term, tmp_path):
     t = term("seeds/", "--labels", str(tmp_path), "--order", "uncertain", "--model", str(tmp_path / "nomodel"))
     screen = t.wait_for("EXIT=")
-    assert "no trained model in" in screen and "run `modkit train` first" in screen
-    assert "EXIT=1" in screen
+    assert "no trained model in" in screen and "run `modkit train` first" in screen, screen
+    assert "EXIT=1" in screen, screen
 
 
 def test_uncertain_order_opens_on_the_comment_the_model_is_least_sure_about(term, tmp_path, modkit):
