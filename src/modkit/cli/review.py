@@ -29,7 +29,7 @@ def review_cmd(
     labels: Annotated[Path, typer.Option(
         "--labels", help="Label folder: label files, schema.toml, review/decisions.jsonl.")] = Path("labels"),
     pages: Annotated[list[str] | None, typer.Option(
-        "--pages", help="Pages the comment ids are checked against (file, folder or prefix; repeatable).")] = None,
+        "--pages", help="Pages the comment ids are checked against (file, folder or prefix; repeatable; default: seeds/).")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Validate and count, write nothing.")] = False,
     interactive: Annotated[bool, typer.Option(
