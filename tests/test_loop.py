@@ -138,4 +138,4 @@ def test_bad_rows_in_a_real_flag_csv_are_all_named_and_nothing_is_written(work, 
     assert {p.name: p.read_bytes() for p in (work / "labels").iterdir() if p.is_file()} == before
     assert not (work / "labels" / "review").exists()
     ok = modkit("review", "bad.csv", "--reviewer", "mod1", "--skip-invalid", cwd=work)
-    assert ok.returncode == 0 and "1 decisions (1 approve)" in ok.stderr and ok.stderr.count("skipped bad.csv") == 4
+    assert ok.returncode == 0 and "1 decision (1 approve)" in ok.stderr and ok.stderr.count("skipped bad.csv") == 4

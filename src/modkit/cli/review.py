@@ -53,13 +53,14 @@ def review_cmd(
         from modkit.tui.review import run_review_app
 
         result = run_review_app(files[0], reviewer, pages=page_sources, labels=labels)
-        err.print(f"{files[0]}: {result.decisions} decisions, {result.events} label events recorded", highlight=False)
+        err.print(f"{files[0]}: {_n(result.decisions, 'decision')}, {_n(result.events, 'label event')} recorded",
+                  highlight=False)
         return
     if dry_run:
         decisions, problems, unreviewed = review_api.plan_review(files, reviewer, pages=page_sources, labels=labels)
         for p in problems:
             err.out(str(p), highlight=False)
-        err.print(f"{len(decisions)} valid decisions, {len(problems)} invalid rows, {unreviewed} not reviewed; "
+        err.print(f"{_n(len(decisions), 'valid decision')}, {_n(len(problems), 'invalid row')}, {unreviewed} not reviewed; "
                   "nothing written (--dry-run)", highlight=False)
         if problems:
             raise typer.Exit(1)
@@ -75,11 +76,15 @@ def review_cmd(
         warn(f"skipped {p}")
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(result.by_decision.items())) or "none new"
     err.print(
-        f"{result.decisions} decisions ({kinds}), {result.events} label events written to {labels}/; "
-        f"{result.already} already imported, {result.unreviewed} rows not reviewed"
-        + (f", {len(result.skipped)} invalid rows skipped" if result.skipped else ""),
+        f"{_n(result.decisions, 'decision')} ({kinds}), {_n(result.events, 'label event')} written to {labels}/; "
+        f"{result.already} already imported, {_n(result.unreviewed, 'row')} not reviewed"
+        + (f", {_n(len(result.skipped), 'invalid row')} skipped" if result.skipped else ""),
         highlight=False,
     )
+
+
+def _n(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _pct(x: float | None) -> str:
