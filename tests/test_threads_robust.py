@@ -273,3 +273,38 @@ def test_cli_single_unreadable_file_exits_1_with_one_error_line(tmp_path):
     r = _run_without_root_powers(["threads", "locked.txt"], cwd=tmp_path)
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.splitlines() == ["error: locked.txt: cannot read file: Permission denied", "1 file(s) could not be read"]
+
+
+def test_cli_reads_every_odd_but_readable_page_with_one_warning_each(tmp_path, seeds):
+    """The real command on one folder holding each readable oddity: exit 0, every page shown."""
+    pages = tmp_path / "odd"
+    pages.mkdir()
+    s000 = seed_bytes(seeds, "000")
+    text000 = s000.decode()
+    (pages / "a_crlf.txt").write_bytes(s000.replace(b"\n", b"\r\n"))
+    (pages / "b_bom.txt").write_bytes(b"\xef\xbb\xbf" + s000)
+    (pages / "c_tabs.txt").write_bytes(text000.replace("\n        ", "\n\t").encode())
+    at = s000.index(b"To Russia with Love")
+    (pages / "d_broken.txt").write_bytes(s000[:at] + b"\xff" + s000[at:])
+    (pages / "e_skip.txt").write_text(
+        "soundoff (2 Responses)\n  1. ann\n\n    top\n\n    June 6, 2013 at 8:33 am |\n"
+        "          \u2022 bob\n\n            deep\n\n            June 6, 2013 at 8:40 am |\n\nPost a comment\n",
+        encoding="utf-8")
+    (pages / "f_nostamp.txt").write_text(text000.replace("    November 8, 2012 at 4:40 pm | Reply\n", ""), encoding="utf-8")
+    (pages / "g_truncated.txt").write_bytes(s000[: s000.index(b"  3. sjdsh")])
+    r = _run_without_root_powers(["threads", "odd"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "error" not in r.stderr
+    for name in ("a_crlf", "b_bom", "c_tabs", "d_broken", "f_nostamp"):
+        assert f"{name}: 6/6 comments found/declared, max depth 2, 6 authors" in r.stdout
+    assert "e_skip: 2/2 comments found/declared, max depth 1, 2 authors" in r.stdout
+    assert "g_truncated: 5/6 comments found/declared, max depth 2, 5 authors  (fewer than declared)" in r.stdout
+    broken_line = s000[:at].count(b"\n") + 1
+    cut_line = s000[: s000.index(b"  3. sjdsh")].count(b"\n") + 1  # the (empty) last line of the cut file
+    assert r.stderr.splitlines() == [
+        f"warning: odd/d_broken.txt:{broken_line}: not valid UTF-8; replaced undecodable bytes with U+FFFD",
+        "warning: odd/e_skip.txt:7: reply by 'bob' skips an indentation level; attached to 'ann'",
+        "warning: odd/f_nostamp.txt:95: comment by 'Roses' has no timestamp line",  # "  2. Roses" is line 95
+        f"warning: odd/g_truncated.txt:{cut_line}: comment section ends without 'Post a comment' (truncated page?)",
+        "warning: odd/g_truncated.txt: found 5 comments, page declares 6",
+    ]
