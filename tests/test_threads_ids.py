@@ -19,7 +19,7 @@ def seed_text(seeds, prefix):
 
 def test_the_documented_rule_pinned():
     doc, author, ts, text = "000_0ea86afeb990cb41", "connor", "2012-11-08T14:02", "thank you this was help full for my russia project"
-    payload = "\x1f".join((doc, author, ts, text)).encode("utf-8")
+    payload = "\x1f".join((doc, author, ts, text)).encode("utf-8")  # noqa: FLY002  (the rule as documented)
     expected = "c" + hashlib.blake2b(payload, digest_size=6).hexdigest()
     assert comment_id(doc, author, ts, text) == expected == "cd6e10b388724"
     assert comment_id(doc, author, ts, text, repeat=2) == expected + "-2"

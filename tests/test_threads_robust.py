@@ -226,7 +226,7 @@ def _run_without_root_powers(args: list[str], cwd: Path) -> subprocess.Completed
         assert setpriv, "setpriv (util-linux) is needed to test an unreadable file as root"
         cmd = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *cmd]
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 # -- the CLI on bad input: one line per bad file, every other page printed, exit 1 ---------------

@@ -221,7 +221,7 @@ _sections = st.lists(st.one_of(_comment_block(), st.lists(_messy_lines, max_size
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.one_of(_sections, st.lists(_messy_lines, max_size=40)), end=st.booleans(), declared=st.integers(0, 9))
 def test_fast_reader_agrees_with_a_line_by_line_reading(lines, end, declared):
-    text = "Title\n\nJune 6th, 2013\n\nsoundoff (%d Responses)\n" % declared + "\n".join(lines)
+    text = f"Title\n\nJune 6th, 2013\n\nsoundoff ({declared} Responses)\n" + "\n".join(lines)
     if end:
         text += "\n\nPost a comment\n"
     path = Path("messy.txt")
