@@ -106,3 +106,9 @@ def test_unwritable_out_is_one_error_line(tmp_path, modkit, fmt, out):
     r = modkit("threads", "seeds/000", "-f", fmt, "-o", out)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith(f"modkit: error: {out}: cannot write")
+
+
+def test_bad_source_is_refused_before_any_output_is_written(tmp_path, modkit):
+    r = modkit("threads", "seeds/000", "seeds/009", "-f", "jsonl", "-o", str(tmp_path / "x.jsonl"))
+    assert r.returncode == 2 and "seeds/009: no such file, folder or prefix" in r.stderr
+    assert not (tmp_path / "x.jsonl").exists() and r.stdout == ""

@@ -60,7 +60,11 @@ def iter_threads(
     that cannot be read raises its :class:`ModkitError`, unless ``errors`` is a list: then the
     error is appended to it and the other files still go through.
     """
-    for path in _page_paths(sources):
+    return _read_files(_page_paths(sources), errors)  # SOURCEs are checked now, files read lazily
+
+
+def _read_files(paths: Iterator[Path], errors: list[ModkitError] | None) -> Iterator[Thread]:
+    for path in paths:
         try:
             found = read_file(path)
         except ModkitError as exc:
@@ -90,6 +94,10 @@ def _page_paths(sources: str | Path | Iterable[str | Path]) -> Iterator[Path]:
             plan.append((folder, names))
         else:
             plan.append(resolve_source(source))
+    return _walk(plan)
+
+
+def _walk(plan: list[tuple[Path, list[str]] | list[Path]]) -> Iterator[Path]:
     seen: set[tuple[int, int]] | None = set() if len(plan) > 1 else None  # repeats only across SOURCEs
     for item in plan:
         paths = (item[0] / name for name in item[1]) if isinstance(item, tuple) else iter(item)
