@@ -117,6 +117,33 @@ def _worker(reader: str, folder: str) -> dict:
             "peak_rss_mb": peak / 1024, "base_rss_mb": base_rss / 1024}
 
 
+def interleaved(folder: Path, rounds: int) -> dict[str, float]:
+    """modkit's streaming reader and the script, alternately in this process, ``rounds`` times
+    each; the best CPU time of each gives MB per CPU-second. Less sensitive to other load on the
+    machine than one run of each."""
+    from modkit.threads import iter_threads
+
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".txt"))
+    mb = sum(os.path.getsize(folder / n) for n in names) / 1e6
+
+    def modkit() -> None:
+        for _ in iter_threads(folder):
+            pass
+
+    def script() -> None:
+        rows: list[dict] = []
+        for n in names:
+            rows.extend(script_parse(str(folder / n)))
+
+    best = {"modkit": float("inf"), "script": float("inf")}
+    for _ in range(rounds):
+        for name, fn in (("modkit", modkit), ("script", script)):
+            c0 = time.process_time()
+            fn()
+            best[name] = min(best[name], time.process_time() - c0)
+    return {name: mb / cpu for name, cpu in best.items()}
+
+
 def run_reader(reader: str, folder: Path) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--worker", reader, str(folder)], capture_output=True, text=True, check=True
@@ -130,10 +157,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="synthetic corpus seed")
     ap.add_argument("--out", default=str(HERE / "out"), help="folder for corpora and the JSON result")
     ap.add_argument("--readers", default=",".join(READERS), help=f"which of {', '.join(READERS)}")
+    ap.add_argument("--interleave", type=int, metavar="PAGES",
+                    help="instead: modkit and the script alternately in one process on a PAGES corpus")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds for --interleave (best of)")
     ap.add_argument("--worker", nargs=2, metavar=("READER", "FOLDER"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         print(json.dumps(_worker(*args.worker)))
+        return 0
+    if args.interleave:
+        folder = Path(args.out) / f"synth-{args.interleave}"
+        generate(folder, args.interleave, args.seed)
+        r = interleaved(folder, args.rounds)
+        print(f"{args.interleave} pages, best of {args.rounds} alternating rounds: modkit {r['modkit']:.1f} MB/CPU-s, "
+              f"script {r['script']:.1f} MB/CPU-s, ratio x{r['modkit'] / r['script']:.2f}")
         return 0
 
     out = Path(args.out)
