@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     model.topic_pipeline(lexicon, args.seed).fit(top, top["topic"].to_numpy().astype(str))
     top_s = time.perf_counter() - t
-    res = {"rows": int(len(big)), "real_rows": int(len(civ)), "civility_fit_s": round(civ_s, 1),
+    res = {"rows": len(big), "real_rows": len(civ), "civility_fit_s": round(civ_s, 1),
            "topic_fit_s": round(top_s, 1), "total_s": round(civ_s + top_s, 1)}
     print(f"civility pipeline on {len(big)} labeled comments ({len(civ)} real): {civ_s:.1f} s; "
           f"topic pipeline on {len(top)}: {top_s:.1f} s; total {civ_s + top_s:.1f} s (goal < 120 s)")
