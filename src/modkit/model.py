@@ -561,6 +561,11 @@ def save(m: TrainedModel, out: str | Path) -> Path:
 
 def _model_paths(path: str | Path) -> tuple[Path, Path]:
     p = Path(path)
+    if not p.exists() and p == Path("models/default"):
+        # the shipped model, when modkit runs outside the checkout's root
+        shipped = Path(__file__).resolve().parents[2] / "models" / "default"
+        if shipped.is_dir():
+            p = shipped
     if p.suffix == ".joblib":
         return p, p.with_name(CARD_FILE)
     return p / MODEL_FILE, p / CARD_FILE
