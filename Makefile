@@ -3,22 +3,33 @@
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 
 .PHONY: demo test install lint bench clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	rm -f $(VENV)/.installed-[0-9]*; touch $(STAMP)
+
+# Test tools; ConvoKit without its declared deps (they pull torch and spacy; its Corpus loader
+# needs only what the test extra lists).
+$(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	$(BIN)/python -m pip install -q --no-deps 'convokit==5.0.0'
-	rm -f $(VENV)/.installed-*; touch $(STAMP)
+	rm -f $(VENV)/.installed-test-*; touch $(TEST_STAMP)
 
 install: $(STAMP)
 
 ## demo: run modkit's main job on the seeds (install included)
 demo: $(STAMP)
 	$(BIN)/modkit threads seeds/
+	$(BIN)/modkit flag seeds/ --out flagged.csv
+	$(BIN)/modkit report seeds/ --flags flagged.csv --out report.html
+	$(BIN)/modkit labels stats
 
 ## system-deps: Debian packages the tests drive for real (headless Chromium, tmux); root only
 system-deps:
@@ -27,11 +38,18 @@ system-deps:
 	  else echo "note: install chromium and tmux (Debian packages) for the browser and terminal tests"; fi; fi
 
 ## test: install and run the whole test suite
-test: $(STAMP) system-deps
+test: $(TEST_STAMP) system-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff && $(BIN)/ruff check src tests bench
+
+## bench: the side-by-side benchmarks (threads reader, flagging vs alt-profanity-check, quality)
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/threads_bench.py --sizes 1000,10000
+	$(BIN)/python bench/flag_bench.py
+	$(BIN)/python bench/quality.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info
