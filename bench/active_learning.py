@@ -10,11 +10,11 @@ word and character TF-IDF, surface statistics, lexicon, calibrated linear SVM) a
 Three orders of review, same start, same pool, same test set:
 
 - ``uncertain``: each batch is the comments where the current model is least sure by modkit's
-  own measure (``uncertainty`` of ``modkit.flag.score``: how close p_abusive and p_uncivil come
-  to their flag thresholds), what ``modkit label --order uncertain`` and
+  own measure (``uncertainty`` of ``modkit.flag.score``, the class margin: smallest gap between
+  the two most probable civility values), what ``modkit label --order uncertain`` and
   ``modkit flag --queue N`` hand to humans;
-- ``margin``: least sure by the textbook measure (smallest margin between the two most
-  probable civility values);
+- ``threshold``: least sure by modkit's former measure (how close p_abusive and p_uncivil come
+  to their 0.5 flag thresholds);
 - ``random``: each batch is drawn at random (reviewing in whatever order comments arrive).
 
 Several seeds (different start sets and pools); the plot shows the mean macro-F1 (civil,
@@ -42,20 +42,22 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parent.parent
 
 
-STRATEGIES = ("uncertain", "margin", "random")
+STRATEGIES = ("uncertain", "threshold", "random")
 
 
-def margin_uncertainty(P: np.ndarray) -> np.ndarray:
-    """1 - (p_first - p_second): 1 when the two most probable values tie, 0 when certain."""
-    top = np.sort(P, axis=1)
-    return 1.0 - (top[:, -1] - top[:, -2])
+def flag_uncertainty(P: np.ndarray, classes: list[str]) -> np.ndarray:
+    """modkit's own measure, exactly as ``modkit.flag.score`` computes its ``uncertainty``
+    column (``modkit.flag.class_margin_uncertainty``): 1 - the gap between the two likeliest
+    civility values."""
+    from modkit.flag import class_margin_uncertainty
+
+    return class_margin_uncertainty(P)
 
 
-def flag_uncertainty(P: np.ndarray, classes: list[str], threshold: float = 0.5) -> np.ndarray:
-    """modkit's own measure (``modkit.flag.score``, column ``uncertainty``): how close the ABUSIVE
-    and UNCIVIL probabilities come to their flag thresholds, 1 at a threshold. p_abusive is
-    P(abusive), p_uncivil is P(uncivil) + P(abusive); the thresholds are those of a model
-    trained without evaluation (0.5)."""
+def threshold_uncertainty(P: np.ndarray, classes: list[str], threshold: float = 0.5) -> np.ndarray:
+    """modkit's former measure (before the class margin): how close the ABUSIVE and UNCIVIL
+    probabilities come to their flag thresholds, 1 at a threshold. p_abusive is P(abusive),
+    p_uncivil is P(uncivil) + P(abusive); thresholds 0.5."""
     col = {c: P[:, i] for i, c in enumerate(classes)}
     p_abusive = col["abusive"]
     p_uncivil = col["uncivil"] + col["abusive"]
@@ -95,10 +97,10 @@ def run_one(strategy: str, seed: int, pool: pd.DataFrame, test: pd.DataFrame, le
         if r == rounds:
             break
         rest = np.setdiff1d(np.arange(len(pool)), idx)
-        if strategy in ("uncertain", "margin"):
+        if strategy in ("uncertain", "threshold"):
             P = pipe.predict_proba(pool.iloc[rest])
             classes = [str(c) for c in pipe.classes_]
-            u = flag_uncertainty(P, classes) if strategy == "uncertain" else margin_uncertainty(P)
+            u = flag_uncertainty(P, classes) if strategy == "uncertain" else threshold_uncertainty(P, classes)
             pick = rest[np.argsort(-u, kind="stable")[:batch]]
         else:
             pick = rng.choice(rest, size=batch, replace=False)
@@ -166,9 +168,9 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
-    labels = {"uncertain": "least certain first (modkit's uncertainty)",
-              "margin": "least certain first (class margin)", "random": "random order"}
-    for strategy, color in (("uncertain", "#d92d20"), ("margin", "#f79009"), ("random", "#1570ef")):
+    labels = {"uncertain": "least certain first (modkit: class margin)",
+              "threshold": "least certain first (distance to flag thresholds)", "random": "random order"}
+    for strategy, color in (("uncertain", "#d92d20"), ("threshold", "#f79009"), ("random", "#1570ef")):
         t = table[strategy]
         label = labels[strategy]
         ax.plot(t.index, t["mean"], color=color, marker="o", ms=3, label=f"{label}, mean of {a.seeds}")
@@ -183,18 +185,18 @@ def main() -> None:
     fig.savefig(a.out)
 
     last = max(table["uncertain"].index)
-    u, r, mg = table["uncertain"].loc[last], table["random"].loc[last], table["margin"].loc[last]
+    u, r, mg = table["uncertain"].loc[last], table["random"].loc[last], table["threshold"].loc[last]
     print(f"{a.seeds} seeds, {a.rounds} rounds of {a.batch}, pool {a.pool}, test {a.test}: {seconds:.0f} s")
     for n in table["uncertain"].index[:: max(1, len(table["uncertain"]) // 5)].tolist() + [last]:
         print(f"  {n:5d} reviewed: " + "  ".join(f"{s} {table[s].loc[n, 'mean']:.3f}" for s in STRATEGIES))
     # reviews random order needs to reach the uncertain order's final F1
     reach = next((int(n) for n, v in table["random"]["mean"].items() if v >= u["mean"]), None)
     print(f"at {last} reviewed: uncertain {u['mean']:.3f} [{u['min']:.3f}-{u['max']:.3f}], "
-          f"margin {mg['mean']:.3f} [{mg['min']:.3f}-{mg['max']:.3f}], "
+          f"threshold {mg['mean']:.3f} [{mg['min']:.3f}-{mg['max']:.3f}], "
           f"random {r['mean']:.3f} [{r['min']:.3f}-{r['max']:.3f}]; random order reaches the uncertain F1 "
           + (f"at {reach}" if reach else "not within the run"))
     fin = summary["final_by_seed"]
-    for s in ("uncertain", "margin"):
+    for s in ("uncertain", "threshold"):
         wins = sum(fin[s][k] > fin["random"][k] for k in fin["random"])
         print(f"{s} beats random at {last} reviewed on {wins} of {a.seeds} seeds (same start and pool)")
     print(f"wrote {a.out} and {a.out.with_suffix('.json')}")

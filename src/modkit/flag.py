@@ -168,8 +168,7 @@ def score(threads: Iterable[Any] | pd.DataFrame, model: TrainedModel | str | Pat
         else:
             val = np.full(n, float(sev))
         priority = np.where(flags_on[f] & (val > priority), val, priority)
-    unc = np.max(np.stack([1 - np.abs(probs[f] - thr[f]) / max(thr[f], 1 - thr[f]) for f in probs]), axis=0)
-    unc = np.where(empty, 0.0, unc)
+    unc = np.where(empty, 0.0, class_margin_uncertainty(P))
 
     reasons = [""] * n
     if explain != "none":
@@ -264,11 +263,26 @@ def reasons_for(rows: Iterable[int], reasons: list[str], texts: list[str], X_tex
         reasons[i] = "; ".join(bits)
 
 
+def class_margin_uncertainty(P: np.ndarray) -> np.ndarray:
+    """Class-margin uncertainty of class probabilities ``P`` (one row per comment):
+    ``1 - (p_first - p_second)``, the gap between the two likeliest classes taken from 1.
+    1 when the two likeliest civility values tie, 0 when the model is certain."""
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim != 2 or P.shape[1] < 2:
+        return np.zeros(len(P))
+    top = np.partition(P, P.shape[1] - 2, axis=1)
+    return np.clip(1.0 - (top[:, -1] - top[:, -2]), 0.0, 1.0)
+
+
 def uncertainty(threads: Iterable[Any], model: TrainedModel | str | Path | None = None,
                 profile: str = "balanced") -> pd.Series:
-    """How unsure the model is about each comment, by comment id: 1 at a flag's threshold,
-    0 far from every threshold (and for empty comments). The labeler's ``--order uncertain``
-    shows the highest first: labels there teach the model most."""
+    """How unsure the model is about each comment, by comment id, by **class margin**: one minus
+    the gap between the probabilities of the two likeliest civility values (civil, uncivil,
+    abusive). 1 when the two likeliest values tie, 0 when the model is certain (and for empty
+    comments). The labeler's ``--order uncertain`` and ``modkit flag --queue N`` show the
+    highest first: labels there teach the model most. (In an active-learning simulation,
+    ``bench/active_learning.py``, this beat random review order where the distance of
+    p_abusive/p_uncivil to their flag thresholds did not.) ``profile`` does not change it."""
     df = score(threads, model, profile, explain="none")
     return pd.Series(df["uncertainty"].to_numpy(), index=df["comment_id"].to_numpy(), name="uncertainty")
 
@@ -483,6 +497,7 @@ __all__ = [
     "SCORE_COLUMNS",
     "FlagResult",
     "PageSummary",
+    "class_margin_uncertainty",
     "flag",
     "neutralise",
     "read_csv",
