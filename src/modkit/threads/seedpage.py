@@ -315,6 +315,28 @@ def _parse_section(
             len(comments) + 1, c.author, c.timestamp, text, c.line,
         ))
 
+    def open_reply(indent: int, author: str, line: int) -> _Open:
+        """A reply header: attach it to the nearest open comment with less indentation."""
+        c = _Open(indent, author, line, None)
+        while stack and stack[-1].indent >= indent:
+            stack.pop()
+        if stack:
+            parent = stack[-1]
+            c.depth = parent.depth + 1
+            c.parent = parent
+            if indent - parent.indent > 2 and parent.depth + 1 != (indent - 2) // 2:
+                problems.append(Problem(
+                    "skipped_level",
+                    f"{path}:{line}: reply by {author!r} skips an indentation level; attached to {parent.author!r}",
+                    line,
+                ))
+        else:
+            problems.append(Problem(
+                "orphan", f"{path}:{line}: reply by {author!r} has no comment above it; read as top-level", line
+            ))
+        stack.append(c)
+        return c
+
     # Fast path: whole well-formed comments, one match each (see _COMMENT).
     match = _COMMENT.match
     while (m := match(section, pos - 1, end)) is not None:
@@ -327,27 +349,9 @@ def _parse_section(
         if num is not None:
             last_number = int(num)
             c = _Open(len(ti), ta.strip(), nl_seen, last_number)
-            stack = [c]
+            stack[:] = [c]
         else:
-            indent = len(ri)
-            c = _Open(indent, ra.strip(), nl_seen, None)
-            while stack and stack[-1].indent >= indent:
-                stack.pop()
-            if stack:
-                parent = stack[-1]
-                c.depth = parent.depth + 1
-                c.parent = parent
-                if indent - parent.indent > 2 and parent.depth + 1 != (indent - 2) // 2:
-                    problems.append(Problem(
-                        "skipped_level",
-                        f"{path}:{nl_seen}: reply by {c.author!r} skips an indentation level; attached to {parent.author!r}",
-                        nl_seen,
-                    ))
-            else:
-                problems.append(Problem(
-                    "orphan", f"{path}:{nl_seen}: reply by {c.author!r} has no comment above it; read as top-level", nl_seen
-                ))
-            stack.append(c)
+            c = open_reply(len(ri), ra.strip(), nl_seen)
         if body:
             c.body.append(body)
         c.timestamp = _iso_parts(mon, day, year, hour, minute, ampm)
@@ -391,26 +395,9 @@ def _parse_section(
         if num is not None:
             last_number = int(num)
             c = _Open(indent, ta.strip(), nl_seen, last_number)
-            stack = [c]
+            stack[:] = [c]
         else:
-            c = _Open(indent, ra.strip(), nl_seen, None)
-            while stack and stack[-1].indent >= indent:
-                stack.pop()
-            if stack:
-                parent = stack[-1]
-                c.depth = parent.depth + 1
-                c.parent = parent
-                if indent - parent.indent > 2 and parent.depth + 1 != (indent - 2) // 2:
-                    problems.append(Problem(
-                        "skipped_level",
-                        f"{path}:{nl_seen}: reply by {c.author!r} skips an indentation level; attached to {parent.author!r}",
-                        nl_seen,
-                    ))
-            else:
-                problems.append(Problem(
-                    "orphan", f"{path}:{nl_seen}: reply by {c.author!r} has no comment above it; read as top-level", nl_seen
-                ))
-            stack.append(c)
+            c = open_reply(indent, ra.strip(), nl_seen)
         open_ = c
         expect_header = False
     if open_ is not None:
