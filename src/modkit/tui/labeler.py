@@ -18,7 +18,15 @@ from modkit.labels.corpus import Corpus
 from modkit.labels.schema import Schema
 from modkit.labels.session import LabelSession
 from modkit.labels.store import LabelEvent, LabelStore
-from modkit.tui.widgets import ArticlePanel, ChoiceBar, CommentPanel, ContextPanel, StatusLine, clip
+from modkit.tui.widgets import (
+    ArticlePanel,
+    ChoiceBar,
+    CommentPanel,
+    ContextPanel,
+    StatusLine,
+    clip,
+    comment_view,
+)
 
 CSS = """
 Screen { layout: vertical; }
@@ -53,10 +61,7 @@ class LabelerApp(App):
         self._actions = {key: action for action, key in schema.controls.items()}
 
     def compose(self) -> ComposeResult:
-        yield Static(id="top")
-        yield ArticlePanel(id="article")
-        yield ContextPanel(id="context")
-        yield CommentPanel(id="comment")
+        yield from comment_view()
         yield ChoiceBar(id="choices")
         yield Static(id="defs")
         yield StatusLine(id="status")
@@ -199,10 +204,7 @@ class AdjudicatorApp(App):
         self.message = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="top")
-        yield ArticlePanel(id="article")
-        yield ContextPanel(id="context")
-        yield CommentPanel(id="comment")
+        yield from comment_view()
         yield ChoiceBar(id="choices")
         yield Static(id="defs")
         yield StatusLine(id="status")

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from modkit import review
-from modkit.tui.widgets import ArticlePanel, CommentPanel, ContextPanel, StatusLine, clip
+from modkit.tui.widgets import ArticlePanel, CommentPanel, ContextPanel, StatusLine, clip, comment_view
 
 CSS = """
 Screen { layout: vertical; }
@@ -62,10 +62,7 @@ class ReviewApp(App):
 
     # -- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static(id="top")
-        yield ArticlePanel(id="article")
-        yield ContextPanel(id="context")
-        yield CommentPanel(id="comment")
+        yield from comment_view()
         yield Static(id="flags")
         yield StatusLine(id="status")
         yield Input(id="ask")

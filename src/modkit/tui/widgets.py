@@ -13,10 +13,11 @@ Each widget draws plain data (a :class:`~modkit.threads.Thread`, a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
 from modkit.labels.schema import Task
@@ -154,3 +155,12 @@ class StatusLine(Static):
     DEFAULT_CSS = """
     StatusLine { height: 1; padding: 0 1; background: $panel; }
     """
+
+
+def comment_view() -> Iterator[Widget]:
+    """The panels every screen shows above its own controls: a top line, the article, the
+    chain of parents and the comment itself (ids ``top``, ``article``, ``context``, ``comment``)."""
+    yield Static(id="top")
+    yield ArticlePanel(id="article")
+    yield ContextPanel(id="context")
+    yield CommentPanel(id="comment")
