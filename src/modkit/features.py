@@ -156,7 +156,7 @@ class _TokenMaps:
 
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray, sublinear: bool = True) -> sp.csr_matrix:
-    X = counts.tocsr().astype(np.float64)
+    X = counts.tocsr().astype(np.float64, copy=False)  # a fresh product: modified in place
     if sublinear:
         np.log(X.data, out=X.data)
         X.data += 1.0
@@ -247,10 +247,13 @@ class TextTfidf(BaseEstimator, TransformerMixin):
     def transform_counts(self, D: sp.csr_matrix, tokens: list[str]) -> sp.csr_matrix:
         """:meth:`transform` from the output of :func:`count_tokens` (shared with the other
         transformers when scoring, so a batch is tokenised once)."""
+        return sp.hstack(self.blocks_counts(D, tokens), format="csr")
+
+    def blocks_counts(self, D: sp.csr_matrix, tokens: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The word block and the character block of :meth:`transform_counts`, not stacked
+        (a linear model can take them block by block: no copy of the whole matrix)."""
         TW, TC = self._maps().matrices(tokens)
-        W = _tfidf(D @ TW, self.word_idf_)
-        C = _tfidf(D @ TC, self.char_idf_)
-        return sp.hstack([W, C], format="csr")
+        return _tfidf(D @ TW, self.word_idf_), _tfidf(D @ TC, self.char_idf_)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array([f"word:{w}" for w in self.words_] + [f"char:{c}" for c in self.chars_], dtype=object)
@@ -361,6 +364,10 @@ class TextStats(BaseEstimator, TransformerMixin):
     def scale(self, raw: np.ndarray) -> sp.csr_matrix:
         """Standardise raw statistics as :meth:`transform` does."""
         return sp.csr_matrix(np.clip((raw - self.mean_) / self.scale_, -3.0, 3.0) / 3.0)
+
+    def scale_dense(self, raw: np.ndarray) -> np.ndarray:
+        """:meth:`scale` as a dense array (the statistics are dense anyway)."""
+        return np.clip((raw - self.mean_) / self.scale_, -3.0, 3.0) / 3.0
 
     def transform(self, X: Any) -> sp.csr_matrix:
         raw = self._raw(_texts(X, self.column))

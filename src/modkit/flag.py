@@ -116,11 +116,11 @@ def score(threads: Iterable[Any] | pd.DataFrame, model: TrainedModel | str | Pat
     texts = frame["text"].fillna("").astype(str).tolist()
     # civility: the pipeline's own steps, run by hand so the features are computed once
     counts = count_tokens(texts)  # tokenised once, shared by every transformer
-    X_text = parts["tf"].transform_counts(*counts)
+    W, C = parts["tf"].blocks_counts(*counts)
+    X_text = W  # the word block: what the reasons read
     raw_civ = parts["civ_stats"]._raw(texts, counts)
-    X_civ = sp.hstack([X_text, parts["civ_stats"].scale(raw_civ)], format="csr")
     civ_clf = parts["civ"].named_steps["clf"]
-    P = civ_clf.predict_proba(X_civ)
+    P = _predict_proba_blocks(civ_clf, [W, C, parts["civ_stats"].scale_dense(raw_civ)])
     cls = [str(c) for c in civ_clf.classes_]
     zero = np.zeros(n)
     p_abusive = P[:, cls.index("abusive")] if "abusive" in cls else zero
@@ -129,11 +129,10 @@ def score(threads: Iterable[Any] | pd.DataFrame, model: TrainedModel | str | Pat
     ctx = parts["ctx"].context(frame, counts)
     same = parts["top_stats"].lexicon == parts["civ_stats"].lexicon
     raw_top = raw_civ if same else parts["top_stats"]._raw(texts, counts)
-    X_top = sp.hstack([sp.csr_matrix(ctx.to_numpy(dtype=np.float64)), parts["top_stats"].scale(raw_top)],
-                      format="csr")
     top_clf = parts["top"].named_steps["clf"]
     tcls = [str(c) for c in top_clf.classes_]
-    p_off = top_clf.predict_proba(X_top)[:, tcls.index("off")] if "off" in tcls else zero
+    P_top = _predict_proba_blocks(top_clf, [ctx.to_numpy(dtype=np.float64), parts["top_stats"].scale_dense(raw_top)])
+    p_off = P_top[:, tcls.index("off")] if "off" in tcls else zero
     stance = _stance(m, frame, texts, counts)
 
     stats = pd.DataFrame(raw_civ, columns=list(_stat_names()))
@@ -192,10 +191,71 @@ def _stance(m: TrainedModel, frame: pd.DataFrame, texts: list[str], counts: Any)
         return np.full(len(frame), "", dtype=object)
     feats = pipe.named_steps["features"]
     if isinstance(feats, FeatureUnion) and all(isinstance(t, (TextTfidf, TextStats)) for _, t in feats.transformer_list):
-        blocks = [t.transform_counts(*counts) if isinstance(t, TextTfidf) else t.scale(t._raw(texts, counts))
-                  for _, t in feats.transformer_list]
-        return pipe.named_steps["clf"].predict(sp.hstack(blocks, format="csr"))
+        blocks: list[Any] = []
+        for _, t in feats.transformer_list:
+            blocks.extend(t.blocks_counts(*counts) if isinstance(t, TextTfidf) else [t.scale_dense(t._raw(texts, counts))])
+        clf = pipe.named_steps["clf"]
+        dec = _decision_blocks(clf, blocks)
+        if dec is not None:
+            # LinearClassifierMixin.predict: the class with the highest decision value
+            idx = (dec > 0).astype(int) if dec.ndim == 1 else dec.argmax(axis=1)
+            return np.asarray(clf.classes_)[idx]
+        return clf.predict(sp.hstack([sp.csr_matrix(b) for b in blocks], format="csr"))
     return pipe.predict(frame)
+
+
+def _decision_blocks(est: Any, blocks: Sequence[Any]) -> np.ndarray | None:
+    """A linear estimator's ``decision_function`` over the column blocks of its input, without
+    stacking them into one matrix (``X @ coef.T`` summed block by block: the same numbers up to
+    floating-point rounding). ``None`` when ``est`` is not a plain linear model."""
+    coef = getattr(est, "coef_", None)
+    intercept = getattr(est, "intercept_", None)
+    if coef is None or intercept is None or sp.issparse(coef):
+        return None
+    coef = np.asarray(coef)
+    if coef.shape[1] != sum(b.shape[1] for b in blocks):
+        return None
+    dec = np.zeros((blocks[0].shape[0], coef.shape[0]))
+    start = 0
+    for b in blocks:
+        w = coef[:, start:start + b.shape[1]]
+        start += b.shape[1]
+        dec += b @ w.T if sp.issparse(b) else np.asarray(b) @ w.T
+    dec += np.asarray(intercept)
+    return dec.ravel() if coef.shape[0] == 1 else dec
+
+
+def _predict_proba_blocks(clf: Any, blocks: Sequence[Any]) -> np.ndarray:
+    """``clf.predict_proba`` of the column-stacked ``blocks`` without stacking them: for a
+    ``CalibratedClassifierCV`` over a linear model (modkit's civility and topic classifiers) the
+    decision values are summed block by block and calibrated as sklearn does (sigmoid or
+    isotonic per class, normalised; mean over the calibrated classifiers). Anything else falls
+    back to stacking and ``clf.predict_proba``."""
+    cals = getattr(clf, "calibrated_classifiers_", None)
+    if cals:
+        classes = np.asarray(clf.classes_)
+        n_classes = len(classes)
+        mean = np.zeros((blocks[0].shape[0], n_classes))
+        for cal in cals:
+            dec = _decision_blocks(cal.estimator, blocks)
+            if dec is None or getattr(cal, "method", None) not in ("sigmoid", "isotonic"):
+                break
+            dec = dec.reshape(-1, 1) if dec.ndim == 1 else dec
+            pos = np.searchsorted(classes, np.asarray(cal.estimator.classes_))
+            proba = np.zeros_like(mean)
+            for class_idx, pred, calibrator in zip(pos, dec.T, cal.calibrators):
+                if n_classes == 2:
+                    class_idx += 1
+                proba[:, class_idx] = calibrator.predict(pred)
+            if n_classes == 2:
+                proba[:, 0] = 1.0 - proba[:, 1]
+            else:
+                den = np.sum(proba, axis=1)[:, np.newaxis]
+                proba = np.divide(proba, den, out=np.full_like(proba, 1 / n_classes), where=den != 0)
+            mean += proba
+        else:
+            return mean / len(cals)
+    return clf.predict_proba(sp.hstack([sp.csr_matrix(b) for b in blocks], format="csr"))
 
 
 def _stat_names() -> tuple[str, ...]:
