@@ -305,14 +305,17 @@ class TextStats(BaseEstimator, TransformerMixin):
         n = np.fromiter(map(len, texts), dtype=np.float64, count=m)
         enc = [t.encode("utf-8") for t in texts]
         nbytes = np.fromiter(map(len, enc), dtype=np.int64, count=m)
-        buf = np.frombuffer(b"".join(enc), dtype=np.uint8)
+        buf = np.frombuffer(b"".join(enc) + b"\0", dtype=np.uint8)  # a NUL sentinel: every start is an index
         ends = np.cumsum(nbytes)
         starts = ends - nbytes
 
+        nonempty = nbytes > 0
+
         def per_text(mask: np.ndarray) -> np.ndarray:
-            c = np.zeros(len(mask) + 1, dtype=np.int64)
-            np.cumsum(mask, out=c[1:])
-            return (c[ends] - c[starts]).astype(np.float64)
+            # per-text sums of a byte mask in one pass (reduceat; an empty text sums to 0; the
+            # last text's segment runs to the sentinel, which no mask counts)
+            sums = np.add.reduceat(mask.view(np.uint8), starts, dtype=np.int64)
+            return np.where(nonempty, sums, 0).astype(np.float64)
 
         up = per_text((buf >= 65) & (buf <= 90))
         low = per_text((buf >= 97) & (buf <= 122))
