@@ -28,6 +28,7 @@ from sklearn.pipeline import FeatureUnion
 
 from modkit.errors import ModkitError
 from modkit.features import (
+    STAT_NAMES,
     STOP_WORDS,
     TextStats,
     TextTfidf,
@@ -127,13 +128,12 @@ def score(threads: Iterable[Any] | pd.DataFrame, model: TrainedModel | str | Pat
     p_uncivil = p_abusive + (P[:, cls.index("uncivil")] if "uncivil" in cls else zero)
     # topic: thread context + surface statistics
     ctx = parts["ctx"].context(frame, counts)
-    same = parts["top_stats"].lexicon == parts["civ_stats"].lexicon
-    raw_top = raw_civ if same else parts["top_stats"]._raw(texts, counts)
+    raw_top = _raw_like(parts["top_stats"], texts, counts, raw_civ, parts["civ_stats"].lexicon)
     top_clf = parts["top"].named_steps["clf"]
     tcls = [str(c) for c in top_clf.classes_]
     P_top = _predict_proba_blocks(top_clf, [ctx.to_numpy(dtype=np.float64), parts["top_stats"].scale_dense(raw_top)])
     p_off = P_top[:, tcls.index("off")] if "off" in tcls else zero
-    stance = _stance(m, frame, texts, counts)
+    stance = _stance(m, frame, texts, counts, raw_civ, parts["civ_stats"].lexicon)
 
     stats = pd.DataFrame(raw_civ, columns=list(_stat_names()))
     probs = {"ABUSIVE": p_abusive, "UNCIVIL": p_uncivil, "OFF_TOPIC": p_off}
@@ -185,7 +185,21 @@ def score(threads: Iterable[Any] | pd.DataFrame, model: TrainedModel | str | Pat
     return out
 
 
-def _stance(m: TrainedModel, frame: pd.DataFrame, texts: list[str], counts: Any) -> np.ndarray:
+def _raw_like(stats: TextStats, texts: list[str], counts: Any, raw: np.ndarray, lexicon: tuple[str, ...]) -> np.ndarray:
+    """``stats._raw(texts, counts)``, reusing ``raw`` (the same texts' statistics with
+    ``lexicon``) when it gives the same numbers: same lexicon, or none (then the two lexicon
+    columns are 0 and every other column is the same)."""
+    if tuple(stats.lexicon) == tuple(lexicon):
+        return raw
+    if not stats.lexicon:
+        out = raw.copy()
+        out[:, [_LEX_HITS, _LEX_SHARE]] = 0.0
+        return out
+    return stats._raw(texts, counts)
+
+
+def _stance(m: TrainedModel, frame: pd.DataFrame, texts: list[str], counts: Any, raw: np.ndarray,
+            lexicon: tuple[str, ...]) -> np.ndarray:
     pipe = m.pipelines.get("stance")
     if pipe is None:
         return np.full(len(frame), "", dtype=object)
@@ -193,7 +207,8 @@ def _stance(m: TrainedModel, frame: pd.DataFrame, texts: list[str], counts: Any)
     if isinstance(feats, FeatureUnion) and all(isinstance(t, (TextTfidf, TextStats)) for _, t in feats.transformer_list):
         blocks: list[Any] = []
         for _, t in feats.transformer_list:
-            blocks.extend(t.blocks_counts(*counts) if isinstance(t, TextTfidf) else [t.scale_dense(t._raw(texts, counts))])
+            blocks.extend(t.blocks_counts(*counts) if isinstance(t, TextTfidf)
+                          else [t.scale_dense(_raw_like(t, texts, counts, raw, lexicon))])
         clf = pipe.named_steps["clf"]
         dec = _decision_blocks(clf, blocks)
         if dec is not None:
@@ -256,6 +271,9 @@ def _predict_proba_blocks(clf: Any, blocks: Sequence[Any]) -> np.ndarray:
         else:
             return mean / len(cals)
     return clf.predict_proba(sp.hstack([sp.csr_matrix(b) for b in blocks], format="csr"))
+
+
+_LEX_HITS, _LEX_SHARE = STAT_NAMES.index("lexicon_hits"), STAT_NAMES.index("lexicon_share")
 
 
 def _stat_names() -> tuple[str, ...]:
