@@ -38,6 +38,24 @@ def _peak_mb() -> dict[str, float]:
     return {"peak_rss_mb": round(me, 1), "peak_worker_rss_mb": round(kids, 1)}
 
 
+def _worker_peak_mb() -> float:
+    """Largest peak RSS (VmHWM) among this process's live child processes: joblib's worker
+    processes stay alive (idle) after a run, so RUSAGE_CHILDREN does not count them."""
+    me = str(os.getpid())
+    peak = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == me and "VmHWM" in fields:
+            peak = max(peak, int(fields["VmHWM"].split()[0]) / 1024)
+    return round(peak, 1)
+
+
 def _texts(corpus: Path) -> list[str]:
     from modkit import threads
 
@@ -54,7 +72,9 @@ def child(kind: str, corpus: Path, model: Path, jobs: int, out: Path) -> dict[st
         t = time.perf_counter()
         res = flag.flag([corpus], model, out, jobs=jobs)
         dt = time.perf_counter() - t
-        return {"comments": res.comments, "rows": res.rows, "seconds": round(dt, 2), **_peak_mb()}
+        peaks = _peak_mb()
+        peaks["peak_worker_rss_mb"] = max(peaks["peak_worker_rss_mb"], _worker_peak_mb())
+        return {"comments": res.comments, "rows": res.rows, "seconds": round(dt, 2), **peaks}
     if kind == "score":
         from modkit import flag, threads
         from modkit import model as model_api
