@@ -263,3 +263,37 @@ def test_two_jobs_write_the_same_csv_as_one(tmp_path, seeds):
     flag_api.flag([src], m, tmp_path / "one.csv", all=True, jobs=1, chunk_bytes=20_000)
     flag_api.flag([src], SHIPPED, tmp_path / "two.csv", all=True, jobs=2, chunk_bytes=20_000)
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+
+
+def test_class_margin_uncertainty_values():
+    import numpy as np
+
+    P = np.array([[0.5, 0.3, 0.2], [1.0, 0.0, 0.0], [0.4, 0.4, 0.2], [0.1, 0.2, 0.7]])
+    u = flag_api.class_margin_uncertainty(P)
+    assert np.allclose(u, [0.8, 0.0, 1.0, 0.5])
+
+
+def test_score_equals_the_pipelines_own_predictions(seeds):
+    """score() computes the features once and runs the linear models block by block: the
+    numbers must be those of each task's sklearn pipeline run on its own."""
+    import numpy as np
+
+    from modkit.features import comment_frame
+
+    m = load_model(SHIPPED)
+    frame = comment_frame(threads.read(seeds))
+    df = flag_api.score(frame, m)
+    civ = m.pipelines["civility"]
+    P = civ.predict_proba(frame)
+    cls = [str(c) for c in civ.classes_]
+    p_abusive = P[:, cls.index("abusive")]
+    p_uncivil = p_abusive + P[:, cls.index("uncivil")]
+    assert np.abs(df["p_abusive"].to_numpy() - p_abusive).max() < 6e-5  # score rounds to 4 decimals
+    assert np.abs(df["p_uncivil"].to_numpy() - p_uncivil).max() < 6e-5
+    top = m.pipelines["topic"]
+    p_off = top.predict_proba(frame)[:, [str(c) for c in top.classes_].index("off")]
+    assert np.abs(df["p_offtopic"].to_numpy() - p_off).max() < 6e-5
+    assert list(df["stance"]) == [str(s) for s in m.pipelines["stance"].predict(frame)]
+    top2 = np.sort(P, axis=1)[:, -2:]
+    expected_u = np.where(df["flags"].str.contains("EMPTY"), 0.0, 1 - (top2[:, 1] - top2[:, 0]))
+    assert np.abs(df["uncertainty"].to_numpy() - expected_u).max() < 6e-5
