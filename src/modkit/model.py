@@ -258,7 +258,7 @@ def class_metrics(y: np.ndarray, P: np.ndarray, classes: list[str]) -> dict[str,
     if len(y) == 0:
         return {"n": 0}
     pred = np.array(classes)[P.argmax(axis=1)]
-    out: dict[str, Any] = {"n": len(y), "classes": classes, "per_class": {}}
+    out: dict[str, Any] = {"n": len(y), "classes": [str(c) for c in classes], "per_class": {}}
     for j, c in enumerate(classes):
         t = (y == c).astype(int)
         two = 0 < t.sum() < len(t)
