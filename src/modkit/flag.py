@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.pipeline import FeatureUnion
 
+from modkit.csvsafe import neutralise
 from modkit.errors import ModkitError
 from modkit.features import (
     STAT_NAMES,
@@ -66,15 +67,9 @@ SCORE_COLUMNS = (
 #: double-clicked, LibreOffice recognises it; rows end in CRLF (RFC 4180), fields with a comma,
 #: quote or line break are quoted, quotes doubled.
 CSV_ENCODING = "utf-8-sig"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NEAR_REPEAT = 0.9
 CONTEXT_CHARS = 160
 
-
-def neutralise(cell: str) -> str:
-    """Prefix ``'`` to a cell that a spreadsheet would run as a formula (starts with = + - @,
-    tab or carriage return); leave every other cell unchanged."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 # --------------------------------------------------------------------------------------------

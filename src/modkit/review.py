@@ -29,11 +29,9 @@ and a row whose key equals the reviewer's latest decision on that comment is ski
 from __future__ import annotations
 
 import csv
-import fcntl
 import hashlib
 import io
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -41,9 +39,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from modkit.csvsafe import FORMULA_STARTS, neutralise, unneutralise  # noqa: F401  (part of this module's API)
 from modkit.errors import ModkitError, ParseError
 from modkit.labels import LabelEvent, LabelStore, text_sha
-from modkit.labels.store import check_annotator
+from modkit.labels.store import append_durably, check_annotator
 from modkit.threads import Comment, Thread, iter_threads
 
 #: What a moderator can write in the ``decision`` column (empty = not reviewed).
@@ -54,8 +53,6 @@ CORRECT = "correct"
 NOTE = "note"
 #: Allowed ``reject_code`` values.
 REJECT_CODES = ("OFFENSIVE", "ABUSIVE", "SPAM", "HARASSMENT", "HATE_SPEECH", "IRRELEVANT", "OTHER")
-#: Characters ``modkit flag`` neutralises with a leading apostrophe (spreadsheet formula injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Columns a review CSV must have; all others are optional and extra ones are ignored.
 REQUIRED_COLUMNS = ("comment_id", "decision")
 #: Columns review reads when present.
@@ -98,18 +95,6 @@ class Sheet:
     delimiter: str
     encoding: str
     sha256: str  #: of the file's bytes
-
-
-def unneutralise(cell: str) -> str:
-    """Undo ``modkit flag``'s formula neutralisation: ``'=1+1`` -> ``=1+1``; anything else as is."""
-    if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_STARTS:
-        return cell[1:]
-    return cell
-
-
-def neutralise(cell: str) -> str:
-    """What ``modkit flag`` does to a cell (the inverse of :func:`unneutralise`)."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _decode(path: Path, data: bytes) -> tuple[str, str]:
@@ -542,7 +527,7 @@ class DecisionLog:
             return 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lines = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
-        _append(self.path, lines.encode("utf-8"))
+        append_durably(self.path, lines.encode("utf-8"))
         return len(records)
 
     def records(self, warnings: list[str] | None = None) -> Iterator[dict]:
@@ -574,23 +559,6 @@ class DecisionLog:
                 out[(str(rec.get("reviewer", "")), str(rec["comment_id"]))] = rec
         return out
 
-
-def _append(path: Path, payload: bytes) -> None:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        if size:  # never glue the first new line onto a torn last line
-            os.lseek(fd, size - 1, os.SEEK_SET)
-            if os.read(fd, 1) != b"\n":
-                payload = b"\n" + payload
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------

@@ -231,7 +231,12 @@ def read_events(path: Path, warnings: list[str] | None = None) -> Iterator[Label
 
 
 def _append_lines(path: Path, lines: list[str]) -> None:
-    payload = "".join(lines).encode("utf-8")
+    append_durably(path, "".join(lines).encode("utf-8"))
+
+
+def append_durably(path: Path, payload: bytes) -> None:
+    """Append whole lines to ``path`` under an exclusive lock, in one write loop, then fsync.
+    The label store and the review decision log both write this way."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
