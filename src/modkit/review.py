@@ -42,7 +42,7 @@ from pathlib import Path
 from modkit.csvsafe import FORMULA_STARTS, neutralise, unneutralise  # noqa: F401  (part of this module's API)
 from modkit.errors import ModkitError, ParseError
 from modkit.labels import LabelEvent, LabelStore, text_sha
-from modkit.labels.store import append_durably, check_annotator
+from modkit.labels.store import append_durably, check_annotator, read_records
 from modkit.threads import Comment, Thread, iter_threads
 
 #: What a moderator can write in the ``decision`` column (empty = not reviewed).
@@ -510,6 +510,12 @@ def check_sheet(
 # --------------------------------------------------------------------------------------------
 # The decision log
 # --------------------------------------------------------------------------------------------
+def _decision_record(rec: dict, where: str) -> dict:
+    if "comment_id" not in rec or "decision" not in rec:
+        raise ValueError("not a decision record")
+    return rec
+
+
 class DecisionLog:
     """Append-only JSONL of moderation decisions (``labels/review/decisions.jsonl``).
 
@@ -533,22 +539,7 @@ class DecisionLog:
     def records(self, warnings: list[str] | None = None) -> Iterator[dict]:
         if not self.path.is_file():
             return
-        data = self.path.read_bytes()
-        lines = data.split(b"\n")
-        for i, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                rec = json.loads(raw)
-                if not isinstance(rec, dict) or "comment_id" not in rec or "decision" not in rec:
-                    raise ValueError("not a decision record")
-            except ValueError as exc:
-                if warnings is not None:
-                    torn = i == len(lines) and not data.endswith(b"\n")
-                    what = "torn last line (interrupted write?)" if torn else f"invalid line ({exc})"
-                    warnings.append(f"{self.path}:{i}: {what}; skipped")
-                continue
-            yield rec
+        yield from read_records(self.path, _decision_record, warnings)
 
     def latest(self, warnings: list[str] | None = None, notes: bool = False) -> dict[tuple[str, str], dict]:
         """The latest decision per (reviewer, comment); notes (log-only records) left out

@@ -14,12 +14,15 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from modkit.errors import ModkitError
+
+T = TypeVar("T")
 
 #: Where a label came from.
 SOURCES = ("manual", "import", "review", "adjudicated")
@@ -210,6 +213,14 @@ class Resolved:
 
 def read_events(path: Path, warnings: list[str] | None = None) -> Iterator[LabelEvent]:
     """Events of one file; invalid or torn lines are reported in ``warnings`` and skipped."""
+    return read_records(path, LabelEvent.from_dict, warnings)
+
+
+def read_records(path: Path, convert: Callable[[dict, str], T], warnings: list[str] | None = None) -> Iterator[T]:
+    """Records of an append-only JSONL file, each JSON object passed to ``convert(obj, where)``.
+    A line that is not a JSON object, or that ``convert`` rejects (ValueError or ModkitError),
+    is skipped and reported in ``warnings`` (file and line; a torn last line is named as such).
+    The label store and the review decision log both read this way."""
     with open(path, "rb") as fh:
         data = fh.read()
     lines = data.split(b"\n")
@@ -222,12 +233,14 @@ def read_events(path: Path, warnings: list[str] | None = None) -> Iterator[Label
             d = json.loads(raw)
             if not isinstance(d, dict):
                 raise ValueError("not a JSON object")
-            yield LabelEvent.from_dict(d, where)
+            rec = convert(d, where)
         except (ValueError, ModkitError) as exc:
             if warnings is not None:
                 torn = i == last and not data.endswith(b"\n")
                 what = "torn last line (interrupted write?)" if torn else f"invalid line ({exc})"
                 warnings.append(f"{where}: {what}; skipped")
+            continue
+        yield rec
 
 
 def _append_lines(path: Path, lines: list[str]) -> None:
