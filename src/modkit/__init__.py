@@ -6,4 +6,4 @@ The public API (each CLI command is a few lines over these):
 - :mod:`modkit.labels` -- ``LabelStore``, ``LabelEvent``: the append-only label files.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,7 +1,7 @@
 """Training data: importers for the public corpora in ``data/``, the seed labels, and the
 synthetic off-topic placements. Each returns a DataFrame with the columns of
-:func:`modkit.features.comment_frame` plus the task columns (``civility``, ``topic``,
-``stance``: a value or ``""`` when the example says nothing about that task) and provenance:
+:func:`modkit.features.comment_frame`, one column per task it labels (a value, or ``""`` when
+the example says nothing about that task) and provenance:
 ``source`` (corpus or ``seed-labels``), ``source_id`` (id inside the source), ``group`` (the
 thread it belongs to: cross-validation never splits a group), ``synthetic`` (True for
 placements made here; never part of an evaluation on real labels).
@@ -14,38 +14,32 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from modkit.errors import ModkitError
-from modkit.features import FRAME_COLUMNS
+from modkit.features import FRAME_COLUMNS, STOP_WORDS, word_of
+from modkit.identity import MADLIBS_TERMS
 
-TASKS = ("civility", "topic", "stance")
-#: Values of each task when the label schema (``labels/schema.toml``) cannot be read.
-DEFAULT_VALUES = {
-    "civility": ("civil", "uncivil", "abusive"),
-    "topic": ("on", "off"),
-    "stance": ("agree", "disagree", "neutral"),
-}
-EXAMPLE_COLUMNS = (*FRAME_COLUMNS, *TASKS, "source", "source_id", "group", "synthetic")
+#: Columns every example frame has, whatever the tasks (the task columns come on top).
+EXAMPLE_COLUMNS = (*FRAME_COLUMNS, "source", "source_id", "group", "synthetic")
 
-#: Corpora that may be used for training, by the name of their folder in ``data/``.
-TRAINABLE = ("civil-comments-toxic-spans", "davidson-2017")
 #: Corpora that are for evaluation only: training on them would make them measure nothing.
 EVAL_ONLY = ("identity-madlibs",)
-DEFAULT_DATA = TRAINABLE
+#: The pseudo-corpus of synthetic off-topic/on-topic placements (:func:`topic_placements`).
+PLACEMENTS = "placements"
 
 
 def data_root(root: str | Path | None = None) -> Path:
-    """The folder holding the corpora: ``root``, else ``./data``, else the checkout's ``data/``."""
+    """The folder holding the corpora: ``root`` when given (the CLI passes ``--data-dir``), else
+    the ``data/`` folder of the source checkout modkit runs from."""
     if root is not None:
         return Path(root)
-    here = Path("data")
-    if (here / TRAINABLE[0]).is_dir():
-        return here
     return Path(__file__).resolve().parents[2] / "data"
 
 
@@ -61,8 +55,8 @@ def _frame(n: int) -> dict[str, object]:
             "parent_author": [""] * n}
 
 
-def _finish(df: pd.DataFrame) -> pd.DataFrame:
-    for col in EXAMPLE_COLUMNS:
+def _finish(df: pd.DataFrame, tasks: Sequence[str] = ()) -> pd.DataFrame:
+    for col in (*EXAMPLE_COLUMNS, *tasks):
         if col not in df.columns:
             df[col] = ""
     df["synthetic"] = df["synthetic"].astype(object).eq(True)
@@ -115,7 +109,7 @@ def load_civil_comments(root: str | Path | None = None) -> pd.DataFrame:
     out = pd.DataFrame({
         "comment_id": "cc-" + ids, "doc": "cc-" + ids, **_frame(n),
         "text": df["comment_text"].fillna("").astype(str).to_numpy(),
-        "civility": df["civility"].to_numpy(), "topic": "", "stance": "",
+        "civility": df["civility"].to_numpy(),
         "source": "civil-comments-toxic-spans", "source_id": ids.to_numpy(), "group": "cc-" + ids,
         "synthetic": False, "span_types": df["span_types"].to_numpy(),
         "share_not_toxic": df["not_toxic"].to_numpy(),
@@ -159,24 +153,41 @@ def load_davidson(root: str | Path | None = None) -> pd.DataFrame:
     out = pd.DataFrame({
         "comment_id": "dv-" + ids, "doc": "dv-" + ids, **_frame(n),
         "text": [clean_tweet(str(t)) for t in df["tweet"]],
-        "civility": civility, "topic": "", "stance": "",
+        "civility": civility,
         "source": "davidson-2017", "source_id": ids.to_numpy(), "group": "dv-" + ids, "synthetic": False,
     })
     out = out[out["civility"] != ""].reset_index(drop=True)
     return _finish(out)
 
 
-LOADERS = {"civil-comments-toxic-spans": load_civil_comments, "davidson-2017": load_davidson}
+@dataclass(frozen=True)
+class Corpus:
+    """A public corpus modkit can train on: the task it labels and the values it gives.
 
-#: Identity terms of Dixon et al. (2018), longest first so "african american" wins over "american".
-IDENTITY_TERMS = tuple(sorted((
-    "lesbian", "gay", "bisexual", "transgender", "trans", "queer", "lgbt", "lgbtq", "homosexual",
-    "straight", "heterosexual", "male", "female", "nonbinary", "african", "african american", "black",
-    "white", "european", "hispanic", "latino", "latina", "latinx", "mexican", "canadian", "american",
-    "asian", "indian", "middle eastern", "chinese", "japanese", "christian", "muslim", "jewish",
-    "buddhist", "catholic", "protestant", "sikh", "taoist", "old", "older", "young", "younger",
-    "teenage", "millenial", "middle aged", "elderly", "blind", "deaf", "paralyzed",
-), key=len, reverse=True))
+    It is used for a task of the schema with that name when the schema's values include every
+    value the corpus gives; otherwise it is left out with a warning (a team that renamed the
+    task's values maps its own data)."""
+
+    name: str
+    task: str
+    values: tuple[str, ...]
+    loader: Callable[[str | Path | None], pd.DataFrame]
+    description: str
+
+
+CORPORA: dict[str, Corpus] = {
+    "civil-comments-toxic-spans": Corpus(
+        "civil-comments-toxic-spans", "civility", ("civil", "uncivil", "abusive"), load_civil_comments,
+        "news comments (CC0), graded by their re-annotations"),
+    "davidson-2017": Corpus(
+        "davidson-2017", "civility", ("civil", "uncivil", "abusive"), load_davidson,
+        "tweets (MIT); hate / offensive / neither"),
+}
+LOADERS = {name: c.loader for name, c in CORPORA.items()}
+#: What ``modkit train`` uses when ``--data`` is not given.
+DEFAULT_DATA = ("civil-comments-toxic-spans", "davidson-2017", PLACEMENTS)
+
+IDENTITY_TERMS = MADLIBS_TERMS
 
 
 def load_madlibs(root: str | Path | None = None) -> pd.DataFrame:
@@ -198,15 +209,25 @@ def load_madlibs(root: str | Path | None = None) -> pd.DataFrame:
     })
 
 
-def load_corpora(names: Sequence[str] = DEFAULT_DATA, root: str | Path | None = None) -> pd.DataFrame:
-    """The named public corpora, concatenated. Refuses evaluation-only and unknown names."""
-    frames = []
+def check_data(names: Sequence[str]) -> tuple[str, ...]:
+    """Validate ``--data`` names: corpora of :data:`CORPORA`, :data:`PLACEMENTS`, or ``none``.
+    Refuses evaluation-only and unknown names with one clear message."""
+    out: list[str] = []
     for name in names:
+        if name == "none":
+            continue
         if name in EVAL_ONLY:
             raise ModkitError(f"--data {name}: evaluation only (it measures bias; training on it makes it measure nothing)")
-        if name not in LOADERS:
-            raise ModkitError(f"--data {name}: unknown corpus: expected one of {', '.join(LOADERS)}")
-        frames.append(LOADERS[name](root))
+        if name not in CORPORA and name != PLACEMENTS:
+            raise ModkitError(f"--data {name}: unknown corpus: expected one of {', '.join([*CORPORA, PLACEMENTS, 'none'])}")
+        out.append(name)
+    return tuple(out)
+
+
+def load_corpora(names: Sequence[str] = DEFAULT_DATA, root: str | Path | None = None) -> pd.DataFrame:
+    """The named public corpora, concatenated (``placements`` is not a corpus and is skipped
+    here). Refuses evaluation-only and unknown names."""
+    frames = [CORPORA[name].loader(root) for name in check_data(names) if name in CORPORA]
     if not frames:
         return _finish(pd.DataFrame(columns=list(EXAMPLE_COLUMNS)))
     return pd.concat(frames, ignore_index=True)
@@ -221,49 +242,21 @@ def load_lexicon(root: str | Path | None = None) -> tuple[str, ...]:
 # --------------------------------------------------------------------------------------------
 # Seed labels
 # --------------------------------------------------------------------------------------------
-def task_values(schema_path: str | Path | None = None) -> dict[str, tuple[str, ...]]:
-    """Values per task from the label schema (``modkit.labels.load_schema``) when it is there;
-    modkit's default tasks otherwise."""
-    try:
-        from modkit.labels import load_schema  # type: ignore[attr-defined]
-    except ImportError:
-        return dict(DEFAULT_VALUES)
-    try:
-        schema = load_schema(schema_path) if schema_path else load_schema()
-    except ModkitError:
-        raise
-    except Exception:  # noqa: BLE001 - a schema module still being built must not stop training
-        return dict(DEFAULT_VALUES)
-    out = dict(DEFAULT_VALUES)
-    tasks = getattr(schema, "tasks", None)
-    if isinstance(tasks, dict):
-        items = tasks.items()
-    elif tasks is not None:
-        items = ((getattr(t, "name", str(t)), t) for t in tasks)
-    else:
-        return out
-    for name, task in items:
-        values = getattr(task, "values", task)
-        names = tuple(getattr(v, "name", v) for v in values) if not isinstance(values, str) else ()
-        if names:
-            out[str(name)] = tuple(str(v) for v in names)
-    return out
-
-
-def seed_examples(labels_dir: str | Path, threads: Sequence, warnings: list[str] | None = None,
-                  values: dict[str, tuple[str, ...]] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The comments of ``threads`` that have a resolved label in ``labels_dir``, one row each.
+def seed_examples(labels_dir: str | Path, threads: Sequence, schema: Any,
+                  warnings: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The comments of ``threads`` that have a resolved label in ``labels_dir``, one row each,
+    with one column per task of ``schema`` (:class:`modkit.labels.schema.Schema`).
 
     Returns the examples and counts of the label events behind them by ``source`` (manual,
-    import, review, adjudicated). A label on an unknown task is ignored; a value the schema
-    does not know raises one clear :class:`ModkitError` naming the file; a label whose comment
-    is not on the pages, or whose comment text changed since (``text_sha``), is skipped with a
-    warning.
+    import, review, adjudicated). A label on a task the schema does not have is ignored; a value
+    the schema does not know raises one clear :class:`ModkitError` naming the file; a label whose
+    comment is not on the pages, or whose comment text changed since (``text_sha``), is skipped
+    with a warning.
     """
     from modkit.features import comment_frame
     from modkit.labels import LabelStore, text_sha
 
-    values = values or task_values()
+    tasks = {t.name: t for t in schema.tasks}
     store = LabelStore(labels_dir)
     resolved = store.resolved(warnings)
     frame = comment_frame(threads).set_index("comment_id", drop=False)
@@ -271,13 +264,13 @@ def seed_examples(labels_dir: str | Path, threads: Sequence, warnings: list[str]
     by_source: dict[str, int] = {}
     missing = 0
     for (cid, task), r in sorted(resolved.items()):
-        if task not in TASKS or r.value is None:
+        if task not in tasks or r.value is None:
             continue
-        if r.value not in values.get(task, DEFAULT_VALUES[task]):
+        if r.value not in tasks[task].names:
             ev = next((e for e in r.events if e.value == r.value), r.events[0])
             raise ModkitError(
                 f"{store.path_for(ev.annotator)}: comment {cid}: unknown {task} {r.value!r}: "
-                f"expected one of {', '.join(values.get(task, DEFAULT_VALUES[task]))}")
+                f"expected one of {', '.join(tasks[task].names)}")
         if cid not in frame.index:
             missing += 1
             continue
@@ -292,73 +285,82 @@ def seed_examples(labels_dir: str | Path, threads: Sequence, warnings: list[str]
     if missing and warnings is not None:
         warnings.append(f"{missing} labels name comments not on the pages read; skipped")
     rows = frame.loc[list(per)].reset_index(drop=True) if per else frame.iloc[0:0].reset_index(drop=True)
-    for task in TASKS:
+    for task in tasks:
         rows[task] = [per[c].get(task, "") for c in rows["comment_id"]]
     rows["source"] = "seed-labels"
     rows["source_id"] = rows["comment_id"]
     rows["group"] = "page:" + rows["doc"].astype(str)
     rows["synthetic"] = False
-    return _finish(rows), by_source
+    return _finish(rows, tuple(tasks)), by_source
 
 
 # --------------------------------------------------------------------------------------------
 # Synthetic topic placements
 # --------------------------------------------------------------------------------------------
-#: A public comment mentioning one of these is about the seeds' subject (US-Russia relations).
-ON_TOPIC_RE = re.compile(
-    r"\b(?:russia\w*|putin\w*|kremlin|moscow|soviet\w*|ussr|medvedev|lavrov|crimea|ukrain\w*|cold war|"
-    r"nato|syria\w*|assad)\b", re.IGNORECASE)
-#: ... and one mentioning none of these (nor the above) is clearly about something else.
-RELATED_RE = re.compile(
-    r"\b(?:obama|america\w*|usa|u\.s\.?|united states|washington|president\w*|foreign|war|wars|nuclear|"
-    r"iran\w*|china|chinese|diplomat\w*|election\w*|romney|clinton|military|europe\w*|israel\w*|"
-    r"middle east|missile\w*|treaty|sanction\w*|communis\w*|weapon\w*|troops|army|geopoliti\w*)\b",
-    re.IGNORECASE)
+def _content_words(text: str) -> set[str]:
+    return {w for w in (word_of(t) for t in text.lower().split()) if len(w) > 3 and w not in STOP_WORDS}
 
 
-def topic_placements(public: pd.DataFrame, threads: Sequence, n_off: int = 1500, n_on: int = 600,
-                     seed: int = 0) -> pd.DataFrame:
-    """Synthetic **topic** examples: real public comments placed under the seed articles.
+def topic_placements(public: pd.DataFrame, threads: Sequence, task: str = "topic", values: tuple[str, str] = ("on", "off"),
+                     n_off: int = 1500, n_on: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Synthetic examples for an on/off-topic task: real public comments placed under the
+    articles of ``threads``, labelled by what they share with the article they are placed under
+    (no word list, no subject: the article's own content words decide).
 
-    - ``off``: comments that mention neither the seeds' subject nor anything near it
-      (:data:`ON_TOPIC_RE`, :data:`RELATED_RE`), as a top-level comment or as a reply to a
-      random seed comment of the page;
-    - ``on``: comments that do mention the subject (Russia, Putin, the Kremlin...), placed the
-      same way, so that "written elsewhere" is not what the model learns to call off-topic.
+    - ``off`` (``values[1]``): a comment sharing no content word (stop words and words of three
+      letters or fewer left out) with the article, nor with the parent it is placed under, as a
+      top-level comment or as a reply to a random comment of the page: it is about something
+      else;
+    - ``on`` (``values[0]``): a comment sharing at least three content words with the article,
+      placed the same way, so that "written elsewhere" is not what the model learns to call
+      off-topic.
 
-    The seed comments under their own articles are the real on/off examples (their labels).
-    All placements are marked ``synthetic`` and grouped by the page they are placed on.
-    Moving a seed comment to another seed page would teach nothing: all five seed articles are
-    about US-Russia relations.
+    The labelled comments under their own articles are the real on/off examples. All
+    placements are marked ``synthetic`` (never part of a figure on real labels) and grouped by
+    the page they are placed on. Works for any site: nothing here knows what the pages are
+    about.
     """
+    on_value, off_value = values
     rng = np.random.default_rng(seed)
     pages = [t for t in threads if t.article.strip()]
     if not pages or public.empty:
-        return _finish(pd.DataFrame(columns=list(EXAMPLE_COLUMNS)))
-    texts = public["text"].astype(str)
-    on_mask = texts.str.contains(ON_TOPIC_RE) & (texts.str.len() >= 40)
-    off_mask = ~texts.str.contains(ON_TOPIC_RE) & ~texts.str.contains(RELATED_RE) & (texts.str.len() >= 20)
-    picks = []
-    for mask, value, n in ((off_mask, "off", n_off), (on_mask, "on", n_on)):
-        idx = np.flatnonzero(mask.to_numpy())
-        if len(idx) > n:
-            idx = np.sort(rng.choice(idx, size=n, replace=False))
-        picks.extend((i, value) for i in idx)
+        return _finish(pd.DataFrame(columns=list(EXAMPLE_COLUMNS)), (task,))
+    texts = public["text"].astype(str).tolist()
+    words = [_content_words(t) for t in texts]
+    page_words = [_content_words(f"{p.title}\n{p.article}") for p in pages]
+    order = rng.permutation(len(texts))
     rows = []
-    for k, (i, value) in enumerate(picks):
-        src = public.iloc[i]
-        page = pages[int(rng.integers(len(pages)))]
+    want = {off_value: n_off, on_value: n_on}
+    got = {off_value: 0, on_value: 0}
+    for k, i in enumerate(order):
+        if got[off_value] >= n_off and got[on_value] >= n_on:
+            break
+        if len(texts[i]) < 20:
+            continue
+        pi = int(rng.integers(len(pages)))
+        page = pages[pi]
         parent = None
         if page.comments and rng.random() < 0.5:
             parent = page.comments[int(rng.integers(len(page.comments)))]
+        shared = len(words[i] & page_words[pi])
+        if shared == 0 and not (parent and words[i] & _content_words(parent.text)):
+            value = off_value
+        elif shared >= 3:
+            value = on_value
+        else:
+            continue
+        if got[value] >= want[value]:
+            continue
+        got[value] += 1
+        src = public.iloc[int(i)]
         article = f"{page.title}\n{page.article}" if page.title else page.article
         rows.append({
             "comment_id": f"syn-{src['comment_id']}", "doc": page.doc,
             "parent_id": parent.id if parent else "", "depth": parent.depth + 1 if parent else 0,
             "position": len(page.comments) + k + 1, "author": f"synthetic-{k}", "timestamp": "",
-            "text": src["text"], "article": article, "parent_text": parent.text if parent else "",
-            "parent_author": parent.author if parent else "", "civility": "", "topic": value,
-            "stance": "", "source": f"synthetic:{src['source']}", "source_id": str(src["source_id"]),
+            "text": texts[i], "article": article, "parent_text": parent.text if parent else "",
+            "parent_author": parent.author if parent else "", task: value,
+            "source": f"synthetic:{src['source']}", "source_id": str(src["source_id"]),
             "group": f"page:{page.doc}", "synthetic": True,
         })
-    return _finish(pd.DataFrame(rows, columns=list(EXAMPLE_COLUMNS)))
+    return _finish(pd.DataFrame(rows, columns=[*EXAMPLE_COLUMNS, task]), (task,))

@@ -16,12 +16,25 @@ n-grams are the sum of the n-grams of its whitespace tokens, so :class:`TextTfid
 tokens of a batch once (fast) and multiplies by a cached token-to-n-gram matrix: each distinct
 token is cut into n-grams once per process, not once per occurrence. The result is the same
 matrix ``TfidfVectorizer(analyzer="char_wb")`` gives, several times faster.
+
+Caches: two kinds, neither in an estimator's ``__dict__`` (so ``transform`` leaves the
+estimator's state as ``fit`` made it, and nothing cached is cloned or pickled):
+
+- per estimator, the token -> column maps of :class:`TextTfidf` and :class:`ThreadContext`:
+  built on the first ``transform`` after ``fit``, keyed on the fitted vocabulary object and
+  the parameters ``transform`` reads, dropped by ``fit``;
+- per process, a memo of the last two batches' :func:`count_tokens` and
+  :meth:`TextStats._raw` results, keyed on the batch's texts (compared by content, so a
+  different batch, a slice or an edited frame is never served a stale result): scoring runs
+  several pipelines on one batch, and each would otherwise tokenise it again.
 """
 
 from __future__ import annotations
 
 import math
 import string
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import methodcaller
@@ -83,11 +96,66 @@ def _texts(X: Any, column: str = "text") -> list[str]:
 # --------------------------------------------------------------------------------------------
 # Fast token counting shared by the TF-IDF transformers
 # --------------------------------------------------------------------------------------------
+class _BatchMemo:
+    """The results of the last ``size`` calls of a function of a batch, keyed by content.
+
+    Keys are tuples of the batch's texts (plus any parameter the result depends on); a hit needs
+    ``==``, which compares the strings themselves (instantly for the same str objects, as when
+    several pipelines score one frame). Only ``size`` batches are held; the memo lives in the
+    module, never in an estimator, so it is not pickled.
+    """
+
+    def __init__(self, size: int = 2) -> None:
+        self.size = size
+        self._entries: list[tuple[tuple, Any]] = []
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Any:
+        with self._lock:
+            for i, (k, value) in enumerate(self._entries):
+                if k == key:
+                    self._entries.insert(0, self._entries.pop(i))
+                    return value
+        return None
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self._lock:
+            self._entries = [(key, value), *self._entries][:self.size]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries = []
+
+
+_COUNTS_MEMO = _BatchMemo()
+_STATS_MEMO = _BatchMemo()
+
+
+def clear_memos() -> None:
+    """Forget the memoised batches (tests and benchmarks; never needed for correctness)."""
+    _COUNTS_MEMO.clear()
+    _STATS_MEMO.clear()
+
+
 def count_tokens(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
     """Lower-cased whitespace tokens of each text: (docs x distinct tokens) counts, tokens.
 
     The distinct tokens are found with ``pandas.factorize`` (hashing in C), not a Python loop.
+    The last two batches' results are memoised (see the module docstring); the caller gets its
+    own copy, so changing it cannot change a later call's result.
     """
+    key = tuple(texts)
+    hit = _COUNTS_MEMO.get(key)
+    if hit is None:
+        hit = _count_tokens(key)
+        _COUNTS_MEMO.put(key, hit)
+    D, tokens = hit
+    return D.copy(), list(tokens)
+
+
+def _count_tokens(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
+    """:func:`count_tokens` without the memo (for side inputs such as a batch's articles,
+    which would push the batch itself out of the memo)."""
     per_doc = [s.lower().split() for s in texts]
     lens = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
     flat = np.array(list(chain.from_iterable(per_doc)), dtype=object)
@@ -102,6 +170,24 @@ def count_tokens(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
                       shape=(len(per_doc), len(tokens)))
     D.sum_duplicates()
     return D, tokens
+
+
+# Per-estimator caches derived from fitted state: estimator -> (key, value). Outside the
+# estimator (a weak reference: gone with it), so transform does not touch its __dict__.
+_FITTED_CACHES: weakref.WeakKeyDictionary[Any, tuple[tuple, Any]] = weakref.WeakKeyDictionary()
+
+
+def _fitted_cache(owner: Any, fitted: tuple, params: tuple, build: Any) -> Any:
+    """``owner``'s cache for its fitted objects ``fitted`` (compared by identity: fit makes new
+    ones) and parameters ``params`` (compared by value), built by ``build()`` on a miss."""
+    entry = _FITTED_CACHES.get(owner)
+    if entry is not None:
+        (f, p), value = entry
+        if len(f) == len(fitted) and all(a is b for a, b in zip(f, fitted)) and p == params:
+            return value
+    value = build()
+    _FITTED_CACHES[owner] = ((fitted, params), value)
+    return value
 
 
 def word_of(token: str) -> str:
@@ -122,7 +208,8 @@ def char_ngrams(token: str, lo: int, hi: int) -> list[str]:
 
 
 class _TokenMaps:
-    """Per-process cache: token -> (word column or -1, char n-gram columns). Not pickled."""
+    """Cache of one fitted :class:`TextTfidf`: token -> (word column or -1, char n-gram
+    columns). Held in ``_FITTED_CACHES``, not in the estimator: never pickled or cloned."""
 
     def __init__(self, words: dict[str, int], chars: dict[str, int], lo: int, hi: int, limit: int = 400_000):
         self.words, self.chars, self.lo, self.hi, self.limit = words, chars, lo, hi, limit
@@ -175,7 +262,7 @@ def _select(df_counts: dict[str, int], min_df: int, max_features: int) -> dict[s
     return {t: i for i, t in enumerate(kept)}
 
 
-class TextTfidf(BaseEstimator, TransformerMixin):
+class TextTfidf(TransformerMixin, BaseEstimator):
     """Word and character n-gram TF-IDF of the comment text (sublinear tf, l2-normalised).
 
     Words are the lower-cased whitespace tokens with punctuation stripped; character n-grams
@@ -193,6 +280,7 @@ class TextTfidf(BaseEstimator, TransformerMixin):
         self.min_df = min_df
 
     def fit(self, X: Any, y: Any = None) -> TextTfidf:
+        _FITTED_CACHES.pop(self, None)
         texts = _texts(X, self.column)
         D, tokens = count_tokens(texts)
         lo, hi = self.char_ngram_range
@@ -224,16 +312,10 @@ class TextTfidf(BaseEstimator, TransformerMixin):
         return self
 
     def _maps(self) -> _TokenMaps:
-        maps = self.__dict__.get("_token_maps")
-        if maps is None:
-            lo, hi = self.char_ngram_range
-            maps = self.__dict__["_token_maps"] = _TokenMaps(self.words_, self.chars_, lo, hi)
-        return maps
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_token_maps", None)
-        return state
+        # keyed on the fitted vocabularies and the n-gram range transform cuts tokens with
+        lo, hi = self.char_ngram_range
+        return _fitted_cache(self, (self.words_, self.chars_), (lo, hi),
+                             lambda: _TokenMaps(self.words_, self.chars_, lo, hi))
 
     def word_block(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The word TF-IDF block alone (used by ThreadContext-style similarity and reasons)."""
@@ -278,7 +360,7 @@ STAT_NAMES = (
 )
 
 
-class TextStats(BaseEstimator, TransformerMixin):
+class TextStats(TransformerMixin, BaseEstimator):
     """Surface features of the text: length, capitals and punctuation ratios, links, lexicon.
 
     ``lexicon`` is a tuple of lower-case words (by default modkit's profanity/insult list from
@@ -293,10 +375,20 @@ class TextStats(BaseEstimator, TransformerMixin):
     def _raw(self, texts: Sequence[str], counts: tuple[sp.csr_matrix, list[str]] | None = None) -> np.ndarray:
         """The statistics of each text, computed column by column (no Python loop per text
         except C-level ``map`` calls): ASCII letter and punctuation counts from one byte
-        buffer of the whole batch, words and lexicon hits from the token counts."""
-        lex = self.__dict__.get("_lexset")
-        if lex is None:
-            lex = self.__dict__["_lexset"] = frozenset(self.lexicon)
+        buffer of the whole batch, words and lexicon hits from the token counts.
+
+        ``counts``: ``count_tokens(texts)`` when the caller has it. The last two batches'
+        results are memoised per texts and lexicon (the caller gets its own copy)."""
+        key = (tuple(texts), tuple(self.lexicon))
+        hit = _STATS_MEMO.get(key)
+        if hit is None:
+            hit = self._compute_raw(key[0], frozenset(self.lexicon), counts)
+            _STATS_MEMO.put(key, hit)
+        return hit.copy()
+
+    @staticmethod
+    def _compute_raw(texts: Sequence[str], lex: frozenset[str],
+                     counts: tuple[sp.csr_matrix, list[str]] | None) -> np.ndarray:
         m = len(texts)
         out = np.zeros((m, len(STAT_NAMES)), dtype=np.float64)
         if m == 0:
@@ -347,11 +439,6 @@ class TextStats(BaseEstimator, TransformerMixin):
             out[:, 9] = empty
             out[:, 10] = (caps > 0.7) & (letters >= 12)
         return out
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_lexset", None)
-        return state
 
     def fit(self, X: Any, y: Any = None) -> TextStats:
         raw = self._raw(_texts(X, self.column))
@@ -409,7 +496,7 @@ def _content_counts(texts: Sequence[str], vocab: dict[str, int], cache: dict[str
     return X
 
 
-class ThreadContext(BaseEstimator, TransformerMixin):
+class ThreadContext(TransformerMixin, BaseEstimator):
     """Where a comment sits in its thread, and how much it shares with its surroundings.
 
     - ``sim_article``: cosine similarity of the comment's content words (TF-IDF, stop words
@@ -427,6 +514,7 @@ class ThreadContext(BaseEstimator, TransformerMixin):
         self.min_df = min_df
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> ThreadContext:
+        _FITTED_CACHES.pop(self, None)
         texts = _texts(X, "text")
         articles = list(dict.fromkeys(_texts(X, "article")))
         docs = texts + articles
@@ -439,16 +527,12 @@ class ThreadContext(BaseEstimator, TransformerMixin):
         self.idf_ = _idf(np.array([df[t] for t in self.vocabulary_], dtype=np.float64), len(docs))
         return self
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_cache", None)
-        return state
-
     def _vectors(self, texts: Sequence[str], counts: tuple[sp.csr_matrix, list[str]] | None = None) -> sp.csr_matrix:
         """Content-word TF-IDF vectors (l2-normalised) of ``texts``."""
-        cache = self.__dict__.get("_cache")
-        if cache is None or len(cache) > 400_000:
-            cache = self.__dict__["_cache"] = {}
+        # token -> vocabulary column (-1: none), keyed on the fitted vocabulary
+        cache = _fitted_cache(self, (self.vocabulary_,), (), dict)
+        if len(cache) > 400_000:
+            cache.clear()
         D, tokens = counts if counts is not None else count_tokens(texts)
         vocab = self.vocabulary_
         cols = np.empty(len(tokens), dtype=np.int64)
@@ -475,7 +559,7 @@ class ThreadContext(BaseEstimator, TransformerMixin):
         art = _texts(X, "article")
         uniq: dict[str, int] = {}
         art_idx = np.fromiter((uniq.setdefault(a, len(uniq)) for a in art), dtype=np.int64, count=n)
-        A = self._vectors(list(uniq))
+        A = self._vectors(list(uniq), _count_tokens(list(uniq)))
         sim_article = np.asarray(V.multiply(A[art_idx]).sum(axis=1)).ravel()
         # A parent on the same page is a row of the frame: reuse its vector; vectorise only the
         # parent texts that are not (synthetic placements, partial frames).
@@ -486,7 +570,7 @@ class ThreadContext(BaseEstimator, TransformerMixin):
         missing = np.flatnonzero((prow < 0) & np.fromiter((bool(p) for p in parents), dtype=bool, count=n))
         if len(missing):
             P = sp.lil_matrix(P)
-            P[missing] = self._vectors([parents[i] for i in missing])
+            P[missing] = self._vectors([parents[i] for i in missing], _count_tokens([parents[i] for i in missing]))
             P = P.tocsr()
         no_parent = np.flatnonzero((prow < 0) & ~np.isin(np.arange(n), missing))
         if len(no_parent):

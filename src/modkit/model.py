@@ -1,22 +1,25 @@
 """Train, evaluate, save and load the classifier: one scikit-learn Pipeline per task.
 
 >>> from modkit import model
->>> m = model.train(labels="labels", pages="seeds", data=model.DEFAULT_DATA, seed=0)
+>>> m = model.train(labels="labels", pages=["seeds"], data=model.DEFAULT_DATA, seed=0)
 >>> model.save(m, "models/default")          # model.joblib + model_card.json
 >>> m = model.load_model("models/default")   # checks sha256 and versions first
 
-- **civility** (civil / uncivil / abusive): the comment's own text only (word and character
-  TF-IDF, surface statistics, lexicon hits) -> linear SVM (SGD), sigmoid-calibrated. Thread features
-  are left out on purpose: the public corpora have no thread, so they would teach "has an
-  article = civil".
-- **topic** (on / off): thread context (similarity to article and parent, depth, repeats) and
-  surface statistics, never the comment's own words (they would teach "mentions Russia = on
-  topic", true only on the seed pages) -> logistic regression, sigmoid-calibrated.
-- **stance** (agree / disagree / neutral): seed labels only; a small logistic regression over
-  the text, uncalibrated (too few examples), or the class prior when there are too few labels.
+The tasks, their flags and how each is trained come from the label schema
+(:mod:`modkit.tasks`, ``labels/schema.toml``): a task reads the feature sets its ``features``
+names (``text``: word and character TF-IDF of the comment; ``stats``: surface statistics and
+lexicon hits; ``thread``: similarity to article and parent, depth, repeats) and is fitted by its
+``classifier`` (logistic regression, or a linear SVM by SGD for large data), sigmoid-calibrated
+on held-out folds (``CalibratedClassifierCV``). Each example is weighted so that every value,
+and within a value every source (corpus, seed labels, synthetic placements), has the same share.
+The per-flag thresholds are chosen on out-of-fold predictions of grouped cross-validation (no
+thread or page on both sides) for each flag's target precision per profile. A task with fewer
+than ``min_examples`` labels for two of its values is left out, with one line saying so.
 
-Probabilities are calibrated on held-out folds (``CalibratedClassifierCV``); the per-flag
-thresholds are chosen on out-of-fold predictions for a target precision per profile.
+In the default schema: civility reads the comment's own text only (the public corpora have no
+thread, so thread features would teach "has an article = civil"); topic reads the thread
+context and surface statistics, never the comment's own words (they would teach the seed
+pages' subject); stance reads the text.
 
 A joblib file is a pickle: loading it runs code. Only load models you trained or trust;
 :func:`load_model` refuses a file whose sha256 differs from its model card.
@@ -36,10 +39,8 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import sklearn
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.metrics import (
     average_precision_score,
@@ -56,26 +57,11 @@ from modkit import __version__
 from modkit import data as corpora
 from modkit.errors import ModkitError
 from modkit.features import TextStats, TextTfidf, ThreadContext, comment_frame, lexicon_hits
+from modkit.tasks import PROFILE_HELP, PROFILES, Registry, TaskSpec
 
 DEFAULT_DATA = corpora.DEFAULT_DATA
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model_card.json"
-
-#: Flags a model scores, with the probability each reads.
-MODEL_FLAGS = {"ABUSIVE": "p_abusive", "UNCIVIL": "p_uncivil", "OFF_TOPIC": "p_offtopic"}
-#: Threshold profiles: the precision each flag's threshold is chosen for, on validation data.
-#: strict flags more (a moderator who wants to see everything doubtful); lenient flags only
-#: what the model is sure of.
-PROFILES = {
-    "strict": {"ABUSIVE": 0.6, "UNCIVIL": 0.6, "OFF_TOPIC": 0.5},
-    "balanced": {"ABUSIVE": 0.75, "UNCIVIL": 0.75, "OFF_TOPIC": 0.7},
-    "lenient": {"ABUSIVE": 0.9, "UNCIVIL": 0.9, "OFF_TOPIC": 0.85},
-}
-PROFILE_HELP = {
-    "strict": "flag more: thresholds for a precision of 0.6 (0.5 off-topic) on validation data",
-    "balanced": "thresholds for a precision of 0.75 (0.7 off-topic) on validation data",
-    "lenient": "flag only what the model is sure of: precision 0.9 (0.85 off-topic)",
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,12 +69,15 @@ PROFILE_HELP = {
 # --------------------------------------------------------------------------------------------
 @dataclass
 class TrainedModel:
-    """Fitted pipelines per task, thresholds per profile and flag, and the model card."""
+    """Fitted pipelines per task, the registry of the tasks they serve, thresholds per profile
+    and flag, the fitted thread context the rule flags read, and the model card."""
 
     name: str
+    registry: Registry  #: the tasks this model was trained on (left-out tasks are not in it)
     pipelines: dict[str, Pipeline]
     thresholds: dict[str, dict[str, float]]  #: profile -> flag -> threshold
     lexicon: tuple[str, ...]
+    context: ThreadContext | None = None  #: fitted; repeats and thread evidence for every flag
     card: dict[str, Any] = field(default_factory=dict)
     path: str = ""  #: where it was loaded from (not part of the saved file)
 
@@ -101,27 +90,16 @@ class TrainedModel:
     def classes(self, task: str) -> list[str]:
         return [str(c) for c in self.pipelines[task].classes_]
 
+    def task_probabilities(self, frame: pd.DataFrame) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Each task pipeline's own ``predict_proba`` on ``frame``: task -> (classes, P)."""
+        return {t.name: (self.classes(t.name), np.asarray(self.pipelines[t.name].predict_proba(frame)))
+                for t in self.registry.tasks}
+
     def predict_proba(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Calibrated probabilities per comment: ``p_civil, p_uncivil`` (uncivil or abusive),
-        ``p_abusive``, ``p_offtopic``, and ``stance`` (most likely value)."""
-        out = pd.DataFrame(index=frame.index)
-        if len(frame) == 0:
-            return pd.DataFrame(columns=["p_civil", "p_uncivil", "p_abusive", "p_offtopic", "stance"])
-        civ = self.pipelines["civility"]
-        p = civ.predict_proba(frame)
-        cls = self.classes("civility")
-        col = {c: p[:, i] for i, c in enumerate(cls)}
-        zero = np.zeros(len(frame))
-        out["p_civil"] = col.get("civil", zero)
-        out["p_abusive"] = col.get("abusive", zero)
-        out["p_uncivil"] = col.get("uncivil", zero) + col.get("abusive", zero)
-        top = self.pipelines["topic"]
-        pt = top.predict_proba(frame)
-        tcls = self.classes("topic")
-        out["p_offtopic"] = pt[:, tcls.index("off")] if "off" in tcls else zero
-        st = self.pipelines.get("stance")
-        out["stance"] = st.predict(frame) if st is not None else ""
-        return out
+        """One column per model flag (``p_abusive``: the summed probability of the values the
+        flag stands for) and, for a task without flags, its most likely value (``stance``)."""
+        probs = self.task_probabilities(frame)
+        return pd.DataFrame(flag_scores(self.registry, probs, len(frame)), index=frame.index)
 
     def threshold(self, flag: str, profile: str = "balanced", overrides: dict[str, float] | None = None) -> float:
         if overrides and flag in overrides:
@@ -131,38 +109,57 @@ class TrainedModel:
         return float(self.thresholds[profile][flag])
 
 
+def flag_scores(registry: Registry, probs: dict[str, tuple[list[str], np.ndarray]], n: int) -> dict[str, np.ndarray]:
+    """Score columns from task probabilities: ``p_<flag>`` per model flag (sum of its values'
+    probabilities), ``<task>`` (most likely value) per task without model flags."""
+    out: dict[str, np.ndarray] = {}
+    for t in registry.tasks:
+        classes, P = probs[t.name]
+        for f in t.model_flags:
+            out[f.column] = value_score(P, classes, f.values, n)
+        if not t.model_flags:
+            out[t.name] = (np.asarray(classes, dtype=object)[P.argmax(axis=1)] if len(P)
+                           else np.zeros(0, dtype=object))
+    return out
+
+
+def value_score(P: np.ndarray, classes: Sequence[str], values: Sequence[str], n: int | None = None) -> np.ndarray:
+    """The summed probability of ``values`` (columns of ``P`` named by ``classes``)."""
+    out = np.zeros(len(P) if n is None else n)
+    for v in values:
+        if v in classes:
+            out = out + P[:, list(classes).index(v)]
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Pipelines
 # --------------------------------------------------------------------------------------------
-def civility_pipeline(lexicon: tuple[str, ...], seed: int = 0, small: bool = False) -> Pipeline:
-    tfidf = TextTfidf(max_words=3000 if small else 30000, max_chars=5000 if small else 50000)
-    return Pipeline([
-        ("features", FeatureUnion([("text", tfidf), ("stats", TextStats(lexicon=lexicon))])),
+def task_pipeline(spec: TaskSpec, lexicon: tuple[str, ...], n_examples: int, seed: int = 0,
+                  small: bool = False) -> Pipeline:
+    """The pipeline a task's schema settings describe: its feature sets in schema order, then
+    its classifier, sigmoid-calibrated on 3 folds."""
+    parts: list[tuple[str, Any]] = []
+    for name in spec.features:
+        if name == "text":
+            if small or n_examples < 1000:
+                tf = TextTfidf(max_words=3000, max_chars=5000, min_df=1 if n_examples < 1000 else 2)
+            else:
+                tf = TextTfidf(max_words=30000, max_chars=50000)
+            parts.append(("text", tf))
+        elif name == "stats":
+            parts.append(("stats", TextStats(lexicon=lexicon)))
+        elif name == "thread":
+            parts.append(("thread", ThreadContext()))
+    if spec.classifier == "linear-svm":
         # A linear SVM trained by SGD: as good as LinearSVC here (macro-F1 within 0.01 in
         # 3-fold CV on the public corpora) and 3x faster on 40k x 70k features.
-        ("clf", CalibratedClassifierCV(SGDClassifier(loss="hinge", alpha=1e-4, max_iter=20, tol=None,
-                                                     random_state=seed), method="sigmoid", cv=3, ensemble=False)),
-    ])
-
-
-def topic_pipeline(lexicon: tuple[str, ...], seed: int = 0) -> Pipeline:
+        base: Any = SGDClassifier(loss="hinge", alpha=1e-4, max_iter=20, tol=None, random_state=seed)
+    else:
+        base = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
     return Pipeline([
-        ("features", FeatureUnion([("thread", ThreadContext()), ("stats", TextStats(lexicon=lexicon))])),
-        ("clf", CalibratedClassifierCV(LogisticRegression(C=1.0, max_iter=2000, random_state=seed),
-                                       method="sigmoid", cv=3, ensemble=False)),
-    ])
-
-
-def stance_pipeline(n_examples: int, n_classes: int, seed: int = 0) -> Pipeline:
-    if n_examples < 10 or n_classes < 2:
-        return Pipeline([("features", TextStats()), ("clf", DummyClassifier(strategy="prior"))])
-    # Text only: agreement is mostly in the words ("well said", "nonsense"); too few labels
-    # for the thread features to add anything measurable.
-    return Pipeline([
-        ("features", FeatureUnion([
-            ("text", TextTfidf(max_words=2000, max_chars=3000, min_df=1)), ("stats", TextStats()),
-        ])),
-        ("clf", LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed)),
+        ("features", FeatureUnion(parts)),
+        ("clf", CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)),
     ])
 
 
@@ -181,7 +178,7 @@ def balanced_weights(labels: pd.Series, sources: pd.Series, cap: float = 10.0) -
 
 
 def _fit(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray, w: np.ndarray | None) -> Pipeline:
-    if w is not None and isinstance(pipe.named_steps["clf"], CalibratedClassifierCV):
+    if w is not None:
         return pipe.fit(X, y, clf__sample_weight=w)
     return pipe.fit(X, y)
 
@@ -301,34 +298,63 @@ def choose_threshold(y_true: np.ndarray, score: np.ndarray, target_precision: fl
 # --------------------------------------------------------------------------------------------
 @dataclass
 class TrainingData:
-    civility: pd.DataFrame
-    topic: pd.DataFrame
-    stance: pd.DataFrame
+    """Examples per task (each frame has the task's column and the provenance columns)."""
+
+    examples: dict[str, pd.DataFrame]
     label_sources: dict[str, int]
     warnings: list[str]
 
 
-def gather(labels: str | Path | None = "labels", pages: str | Path | Sequence[str | Path] = "seeds",
+def is_placement_task(spec: TaskSpec) -> bool:
+    """Synthetic placements (:func:`modkit.data.topic_placements`) serve a two-valued task that
+    reads the thread context and flags one of its values: an on/off-topic task."""
+    return "thread" in spec.features and len(spec.values) == 2 and len(spec.model_flags) >= 1 \
+        and spec.fine is not None
+
+
+def gather(schema: Any, labels: str | Path | None = None, pages: Sequence[str | Path] = (),
            data: Sequence[str] = DEFAULT_DATA, data_dir: str | Path | None = None, limit: int | None = None,
            seed: int = 0) -> TrainingData:
-    """Everything a training run uses, per task, with each example's source."""
+    """Everything a training run uses, per task of ``schema``, with each example's source:
+    the resolved labels in ``labels`` of the comments on ``pages``, the public corpora of
+    ``data`` that label a task of the schema, and (``placements`` in ``data``) synthetic
+    placements under the pages' articles for an on/off-topic task."""
     from modkit import threads as threads_api
 
+    registry = Registry.from_schema(schema)
+    names = corpora.check_data(data)
     warnings: list[str] = []
-    threads = threads_api.read(pages) if pages else []
-    public = corpora.load_corpora(data, data_dir)
+    threads = threads_api.read(list(pages)) if pages else []
+    public = corpora.load_corpora([n for n in names if n in corpora.CORPORA], data_dir)
     if limit:
         public = pd.concat([g.sample(n=min(limit, len(g)), random_state=seed)
                             for _, g in public.groupby("source", sort=True)], ignore_index=True)
-    seeds_df, by_source = (corpora.seed_examples(labels, threads, warnings)
-                           if labels and Path(labels).is_dir() else (corpora._finish(pd.DataFrame(
-                               columns=list(corpora.EXAMPLE_COLUMNS))), {}))
-    civ = pd.concat([public[public["civility"] != ""], seeds_df[seeds_df["civility"] != ""]], ignore_index=True)
-    n_off = 1500 if not limit else max(100, min(1500, limit // 4))
-    placements = corpora.topic_placements(public, threads, n_off=n_off, n_on=max(100, n_off * 2 // 5), seed=seed)
-    top = pd.concat([placements, seeds_df[seeds_df["topic"] != ""]], ignore_index=True)
-    sta = seeds_df[seeds_df["stance"] != ""].reset_index(drop=True)
-    return TrainingData(civ, top, sta, by_source, warnings)
+    if labels and Path(labels).is_dir():
+        seeds_df, by_source = corpora.seed_examples(labels, threads, schema, warnings)
+    else:
+        seeds_df, by_source = corpora._finish(pd.DataFrame(columns=list(corpora.EXAMPLE_COLUMNS)),
+                                              registry.names), {}
+    examples: dict[str, pd.DataFrame] = {}
+    for spec in registry.tasks:
+        parts = [seeds_df[seeds_df[spec.name] != ""]]
+        for cname in names:
+            c = corpora.CORPORA.get(cname)
+            if c is None or c.task != spec.name:
+                continue
+            if not set(c.values) <= set(spec.values):
+                warnings.append(f"--data {cname}: gives {c.task} values {', '.join(c.values)} but the schema's "
+                                f"{spec.name} has {', '.join(spec.values)}; left out")
+                continue
+            rows = public[public["source"] == cname]
+            parts.append(rows[rows[spec.name].fillna("") != ""] if spec.name in rows else rows.iloc[0:0])
+        if corpora.PLACEMENTS in names and is_placement_task(spec):
+            n_off = 1500 if not limit else max(100, min(1500, limit // 4))
+            off = spec.model_flags[0].label
+            parts.append(corpora.topic_placements(public, threads, spec.name, (spec.fine, off), n_off=n_off,
+                                                  n_on=max(100, n_off * 2 // 5), seed=seed))
+        df = pd.concat([corpora._finish(p.copy(), (spec.name,)) for p in parts], ignore_index=True)
+        examples[spec.name] = df.reset_index(drop=True)
+    return TrainingData(examples, by_source, warnings)
 
 
 def _counts(df: pd.DataFrame, task: str) -> dict[str, dict[str, int]]:
@@ -338,113 +364,114 @@ def _counts(df: pd.DataFrame, task: str) -> dict[str, dict[str, int]]:
     return out
 
 
-def train(labels: str | Path | None = "labels", pages: str | Path | Sequence[str | Path] = "seeds",
+def too_few(spec: TaskSpec, y: np.ndarray) -> str | None:
+    """Why ``spec`` cannot be trained on labels ``y`` (one line), or None when it can: two of
+    its values need at least ``min_examples`` labels each."""
+    counts = {v: int((y == v).sum()) for v in spec.values}
+    enough = [v for v, n in counts.items() if n >= spec.min_examples]
+    if len(enough) >= 2:
+        return None
+    have = ", ".join(f"{v} {n}" for v, n in counts.items())
+    return (f"{spec.name}: too few labels to train ({have}); needs at least {spec.min_examples} of each of "
+            f"two values: left out of the model")
+
+
+def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
           data: Sequence[str] = DEFAULT_DATA, seed: int = 0, name: str = "default",
           data_dir: str | Path | None = None, limit: int | None = None, evaluate: bool = True,
-          small: bool = False, progress: Callable[[str], None] | None = None) -> TrainedModel:
-    """Train one pipeline per task on the seed labels, the public corpora ``data`` and the
-    synthetic topic placements; evaluate with grouped cross-validation; choose thresholds.
+          small: bool = False, progress: Callable[[str], None] | None = None,
+          schema: Any = None) -> TrainedModel:
+    """Train one pipeline per task of the schema (``schema``, else ``labels/schema.toml`` of the
+    ``labels`` folder, else the default schema) on the resolved labels of the comments on
+    ``pages``, the public corpora ``data`` and the synthetic placements; evaluate with grouped
+    cross-validation; choose each flag's thresholds.
 
-    ``limit`` samples at most that many examples per corpus (quick runs, tests); ``small``
-    uses smaller vocabularies. Deterministic for a fixed ``seed``.
+    A task without enough labels is left out (one line in ``card["skipped"]`` and the
+    warnings). ``limit`` samples at most that many examples per corpus (quick runs, tests);
+    ``small`` uses smaller vocabularies. Deterministic for a fixed ``seed``.
     """
+    from modkit.labels import parse_schema, schema_for
+    from modkit.labels.schema import DEFAULT_SCHEMA_TOML
+
     say = progress or (lambda s: None)
     t0 = time.perf_counter()
-    td = gather(labels, pages, data, data_dir, limit, seed)
+    if schema is None:
+        schema = schema_for(labels) if labels else parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
+    full = Registry.from_schema(schema)
+    td = gather(schema, labels, pages, data, data_dir, limit, seed)
     lexicon = corpora.load_lexicon(data_dir)
-    if td.civility.empty or td.civility["civility"].nunique() < 2:
-        raise ModkitError("no civility examples with two or more classes: add --data or labels")
-    if td.topic.empty or td.topic["topic"].nunique() < 2:
-        raise ModkitError("no topic examples with both on and off: seed pages with articles are needed (--pages)")
     card: dict[str, Any] = {
         "name": name, "modkit_version": __version__, "python_version": platform.python_version(),
         "sklearn_version": sklearn.__version__, "seed": seed, "limit": limit,
-        "data_sources": list(data), "labels_dir": str(labels or ""),
+        "data_sources": list(data), "labels_dir": str(labels or ""), "schema": str(schema.source),
         "label_events_by_source": dict(sorted(td.label_sources.items())),
         "reviewed_labels": int(td.label_sources.get("review", 0)),
-        "counts": {task: _counts(df, task) for task, df in
-                   (("civility", td.civility), ("topic", td.topic), ("stance", td.stance))},
-        "synthetic": {"topic_placements": int(td.topic["synthetic"].sum()),
-                      "note": "topic examples marked synthetic are real public comments placed under a seed "
-                              "article; they are excluded from every figure on real labels"},
-        "label_schema": corpora.task_values(),
-        "profiles": {p: {"target_precision": PROFILES[p], "help": PROFILE_HELP[p]} for p in PROFILES},
+        "counts": {t: _counts(df, t) for t, df in td.examples.items()},
+        "synthetic": {t: int(df["synthetic"].sum()) for t, df in td.examples.items() if df["synthetic"].any()},
+        "synthetic_note": "examples marked synthetic are real public comments placed under a page's article; "
+                          "they are excluded from every figure on real labels",
+        "profiles": {p: PROFILE_HELP[p] for p in PROFILES},
         "warnings": td.warnings,
     }
     metrics: dict[str, Any] = {}
-    thresholds = {p: {} for p in PROFILES}
+    thresholds: dict[str, dict[str, float]] = {p: {} for p in PROFILES}
     pipelines: dict[str, Pipeline] = {}
-
-    # -- civility ----------------------------------------------------------------------------
-    civ = td.civility.reset_index(drop=True)
-    y = civ["civility"].to_numpy(dtype=object).astype(str)
-    w = balanced_weights(civ["civility"], civ["source"])
-    make_civ = lambda: civility_pipeline(lexicon, seed, small)
-    if evaluate:
-        say(f"civility: {len(civ)} examples, 5-fold cross-validation grouped by thread")
-        P, classes = out_of_fold(make_civ, civ, y, civ["group"].to_numpy(), w, seed)
-        metrics["civility"] = civility_report(civ, y, P, classes, lexicon)
-        for flag, score in (("ABUSIVE", _col(P, classes, "abusive")), ("UNCIVIL", _uncivil(P, classes))):
-            positive = (y == "abusive") if flag == "ABUSIVE" else (y != "civil")
-            for prof, targets in PROFILES.items():
-                t, met = choose_threshold(positive, score, targets[flag])
-                thresholds[prof][flag] = round(t, 4)
-                metrics["civility"].setdefault("thresholds_met", {})[f"{prof}:{flag}"] = met
-        for flag, score in (("ABUSIVE", _col(P, classes, "abusive")), ("UNCIVIL", _uncivil(P, classes))):
-            positive = (y == "abusive") if flag == "ABUSIVE" else (y != "civil")
-            metrics["civility"].setdefault("flags", {})[flag] = binary_metrics(
-                positive, score, thresholds["balanced"][flag])
-    say(f"civility: fitting on {len(civ)} examples")
-    pipelines["civility"] = _fit(make_civ(), civ, y, w)
-
-    # -- topic -------------------------------------------------------------------------------
-    top = td.topic.reset_index(drop=True)
-    yt = top["topic"].to_numpy(dtype=object).astype(str)
-    wt = balanced_weights(top["topic"], top["synthetic"].map({True: "synthetic", False: "real"}))
-    make_top = lambda: topic_pipeline(lexicon, seed)
-    if evaluate:
-        say(f"topic: {len(top)} examples ({int(top['synthetic'].sum())} synthetic), grouped by page")
-        P, classes = out_of_fold(make_top, top, yt, top["group"].to_numpy(), wt, seed)
-        score = _col(P, classes, "off")
-        real = ~top["synthetic"].to_numpy()
-        metrics["topic"] = {
-            "all_including_synthetic": class_metrics(yt, P, classes),
-            "seed_labels": class_metrics(yt[real], P[real], classes),
-        }
-        for prof, targets in PROFILES.items():
-            t, met = choose_threshold(yt == "off", score, targets["OFF_TOPIC"])
-            thresholds[prof]["OFF_TOPIC"] = round(t, 4)
-            metrics["topic"].setdefault("thresholds_met", {})[f"{prof}:OFF_TOPIC"] = met
-        metrics["topic"]["flags"] = {"OFF_TOPIC": {
-            "all_including_synthetic": binary_metrics(yt == "off", score, thresholds["balanced"]["OFF_TOPIC"]),
-            "seed_labels": binary_metrics((yt == "off")[real], score[real], thresholds["balanced"]["OFF_TOPIC"]),
-        }}
-    say(f"topic: fitting on {len(top)} examples")
-    pipelines["topic"] = _fit(make_top(), top, yt, wt)
-
-    # -- stance ------------------------------------------------------------------------------
-    sta = td.stance.reset_index(drop=True)
-    if len(sta):
-        ys = sta["stance"].to_numpy(dtype=object).astype(str)
-        make_sta = lambda: stance_pipeline(len(sta), len(set(ys)), seed)
-        if evaluate and len(set(ys)) > 1 and sta["group"].nunique() > 1:
-            P, classes = out_of_fold(make_sta, sta, ys, sta["group"].to_numpy(), None, seed)
-            metrics["stance"] = {"seed_labels": class_metrics(ys, P, classes)}
-        pipelines["stance"] = make_sta().fit(sta, ys)
-
-    if not evaluate:
-        for prof in PROFILES:
-            thresholds[prof] = {"ABUSIVE": 0.5, "UNCIVIL": 0.5, "OFF_TOPIC": 0.5}
-    for flag in MODEL_FLAGS:  # a profile that falls back to best F1 must not cross its neighbours
-        thresholds["balanced"][flag] = max(thresholds["balanced"][flag], thresholds["strict"][flag])
-        thresholds["lenient"][flag] = max(thresholds["lenient"][flag], thresholds["balanced"][flag])
-    m = TrainedModel(name=name, pipelines=pipelines, thresholds=thresholds, lexicon=lexicon, card={})
-    if evaluate:
+    trained: list[TaskSpec] = []
+    skipped: dict[str, str] = {}
+    for spec in full.tasks:
+        df = td.examples[spec.name]
+        y_all = df[spec.name].to_numpy(dtype=object).astype(str)
+        why = too_few(spec, y_all)
+        if why:
+            skipped[spec.name] = why
+            td.warnings.append(why)
+            say(why)
+            continue
+        keep = np.isin(y_all, [v for v in spec.values if (y_all == v).sum() >= spec.min_examples])
+        if not keep.all():
+            td.warnings.append(f"{spec.name}: values with fewer than {spec.min_examples} labels left out: "
+                               + ", ".join(sorted(set(y_all[~keep]))))
+        df = df[keep].reset_index(drop=True)
+        y = y_all[keep]
+        w = balanced_weights(df[spec.name], df["source"])
+        make = (lambda spec=spec, n=len(df): task_pipeline(spec, lexicon, n, seed, small))
+        if evaluate and df["group"].nunique() >= 2:
+            say(f"{spec.name}: {len(df)} examples, grouped cross-validation")
+            P, classes = out_of_fold(make, df, y, df["group"].to_numpy(), w, seed)
+            metrics[spec.name] = task_report(spec, df, y, P, classes, lexicon)
+            for f in spec.model_flags:
+                score = value_score(P, classes, f.values)
+                positive = np.isin(y, f.values)
+                for prof in PROFILES:
+                    t, met = choose_threshold(positive, score, f.precision[prof])
+                    thresholds[prof][f.code] = round(t, 4)
+                    metrics[spec.name].setdefault("thresholds_met", {})[f"{prof}:{f.code}"] = met
+                metrics[spec.name].setdefault("flags", {})[f.code] = flag_report(
+                    df, positive, score, thresholds["balanced"][f.code], lexicon, "text" in spec.features)
+        else:
+            for f in spec.model_flags:
+                for prof in PROFILES:
+                    thresholds[prof][f.code] = 0.5
+        say(f"{spec.name}: fitting on {len(df)} examples")
+        pipelines[spec.name] = _fit(make(), df, y, w)
+        trained.append(spec)
+    if not trained:
+        raise ModkitError("no task has enough labels to train: " + "; ".join(skipped.values()))
+    registry = Registry(tuple(trained))
+    for f in registry.model_flags:  # a profile that falls back to best F1 must not cross its neighbours
+        thresholds["balanced"][f.code] = max(thresholds["balanced"][f.code], thresholds["strict"][f.code])
+        thresholds["lenient"][f.code] = max(thresholds["lenient"][f.code], thresholds["balanced"][f.code])
+    context = _shared_context(pipelines, td)
+    m = TrainedModel(name=name, registry=registry, pipelines=pipelines, thresholds=thresholds, lexicon=lexicon,
+                     context=context, card={})
+    if evaluate and any(f.bias for f in registry.model_flags):
         say("bias: identity-madlibs (evaluation only)")
         try:
             metrics["bias_identity_madlibs"] = bias_report(m, corpora.load_madlibs(data_dir))
         except ModkitError as exc:
             metrics["bias_identity_madlibs"] = {"skipped": exc.message}
+    card["tasks"] = registry.to_dict()["tasks"]
+    card["skipped"] = skipped
     card["metrics"] = metrics
     card["thresholds"] = thresholds
     card["train_seconds"] = round(time.perf_counter() - t0, 1)
@@ -452,90 +479,105 @@ def train(labels: str | Path | None = "labels", pages: str | Path | Sequence[str
     return m
 
 
-def _col(P: np.ndarray, classes: list[str], c: str) -> np.ndarray:
-    return P[:, classes.index(c)] if c in classes else np.zeros(len(P))
+def _shared_context(pipelines: dict[str, Pipeline], td: TrainingData) -> ThreadContext:
+    """The fitted ThreadContext of a task pipeline when one has it (the same object: scoring
+    computes it once), else one fitted on every training text (repeats and thread evidence)."""
+    for pipe in pipelines.values():
+        for _, t in pipe.named_steps["features"].transformer_list:
+            if isinstance(t, ThreadContext):
+                return t
+    frames = [df for df in td.examples.values() if len(df)]
+    return ThreadContext().fit(pd.concat(frames, ignore_index=True) if frames else comment_frame([]))
 
 
-def _uncivil(P: np.ndarray, classes: list[str]) -> np.ndarray:
-    return _col(P, classes, "uncivil") + _col(P, classes, "abusive")
-
-
-def civility_report(civ: pd.DataFrame, y: np.ndarray, P: np.ndarray, classes: list[str],
-                    lexicon: tuple[str, ...]) -> dict[str, Any]:
-    """Civility figures from out-of-fold predictions: all real data, per source, seed labels
-    alone, and the non-profane toxic comments (no lexicon word) the hard cases live in."""
-    src = civ["source"].to_numpy()
+def task_report(spec: TaskSpec, df: pd.DataFrame, y: np.ndarray, P: np.ndarray, classes: list[str],
+                lexicon: tuple[str, ...]) -> dict[str, Any]:
+    """A task's figures from out-of-fold predictions: all examples, real (non-synthetic)
+    examples, each source, and whether the score follows the source rather than the label."""
+    src = df["source"].to_numpy()
+    real = ~df["synthetic"].to_numpy(dtype=bool)
     out: dict[str, Any] = {"all": class_metrics(y, P, classes), "by_source": {}}
+    if not real.all():
+        out["real"] = class_metrics(y[real], P[real], classes)
     for s in sorted(set(src)):
         m = src == s
         out["by_source"][s] = class_metrics(y[m], P[m], classes)
-        out["by_source"][s]["uncivil_or_abusive_roc_auc"] = binary_metrics(
-            y[m] != "civil", _uncivil(P[m], classes), 0.5)["roc_auc"]
-    seeds = src == "seed-labels"
-    out["seed_labels"] = class_metrics(y[seeds], P[seeds], classes)
-    # Did the model learn "tweet vs news comment" or "short vs long"? Compare the mean score of
-    # civil comments across sources, and the score's correlation with length within a class.
-    pu = _uncivil(P, classes)
-    loglen = np.log1p(civ["text"].astype(str).str.len().to_numpy())
-    out["shortcut_checks"] = {
-        "mean_p_uncivil_of_civil_by_source": {
-            s: _r(float(np.nanmean(pu[(src == s) & (y == "civil")]))) for s in sorted(set(src))
-            if ((src == s) & (y == "civil")).any()},
-        "mean_p_uncivil_of_uncivil_by_source": {
-            s: _r(float(np.nanmean(pu[(src == s) & (y == "uncivil")]))) for s in sorted(set(src))
-            if ((src == s) & (y == "uncivil")).any()},
-        "corr_length_p_uncivil_within_civil": _r(float(np.corrcoef(loglen[y == "civil"], pu[y == "civil"])[0, 1]))
-        if (y == "civil").sum() > 2 else None,
-    }
-    lex = frozenset(lexicon)
-    clean = np.array([not lexicon_hits(t, lex) for t in civ["text"].astype(str)])
-    cc = (src == "civil-comments-toxic-spans") & clean
-    out["no_lexicon_word"] = {
-        "data": "civil-comments-toxic-spans comments without any lexicon word",
-        "uncivil_or_abusive_vs_civil": binary_metrics(y[cc] != "civil", _uncivil(P[cc], classes), 0.5),
-    }
-    if "span_types" in civ.columns:
-        insult = cc & civ["span_types"].fillna("").astype(str).str.contains("Insult").to_numpy() & (y != "civil")
-        out["no_lexicon_word"]["insult_spans_caught_at_0.5"] = _r(float(
-            (_uncivil(P[insult], classes) >= 0.5).mean())) if insult.any() else None
-        out["no_lexicon_word"]["insult_spans_n"] = int(insult.sum())
+    # Did the model learn the source ("tweet vs news comment") instead of the label? The mean
+    # score of each flag among the examples it should not fire on, per source.
+    if len(set(src)) > 1:
+        checks: dict[str, Any] = {}
+        for f in spec.model_flags:
+            score = value_score(P, classes, f.values)
+            neg = ~np.isin(y, f.values)
+            checks[f.code] = {s: _r(float(np.nanmean(score[(src == s) & neg]))) for s in sorted(set(src))
+                              if ((src == s) & neg).any()}
+        out["mean_score_of_negatives_by_source"] = checks
     return out
 
 
+def flag_report(df: pd.DataFrame, positive: np.ndarray, score: np.ndarray, threshold: float,
+                lexicon: tuple[str, ...], text: bool) -> dict[str, Any]:
+    """One flag's figures at the balanced threshold: all examples, real ones, each source and,
+    for a text task, the examples with no lexicon word (the hard cases a word list misses)."""
+    real = ~df["synthetic"].to_numpy(dtype=bool)
+    src = df["source"].to_numpy()
+    out: dict[str, Any] = {"all": binary_metrics(positive, score, threshold)}
+    if not real.all():
+        out["real"] = binary_metrics(positive[real], score[real], threshold)
+    out["by_source"] = {s: binary_metrics(positive[src == s], score[src == s], threshold) for s in sorted(set(src))}
+    if text:
+        lex = frozenset(lexicon)
+        clean = np.array([not lexicon_hits(t, lex) for t in df["text"].astype(str)], dtype=bool) & real
+        out["no_lexicon_word"] = binary_metrics(positive[clean], score[clean], threshold)
+    return out
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> float | None:
+    return _r(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else None
+
+
 def bias_report(m: TrainedModel, madlibs: pd.DataFrame) -> dict[str, Any]:
-    """ROC-AUC of ``p_uncivil`` on identity-madlibs (BAD vs NOT_BAD), overall and per identity
-    term; the lowest term is the one a moderator should know about."""
+    """Unintended identity bias on identity-madlibs (BAD vs NOT_BAD; evaluation only), per flag
+    marked ``bias`` in the schema: ROC-AUC overall and, per identity term, the three AUCs of
+    Borkan et al. (2019): **subgroup** (only sentences naming the term), **BPSN** (background
+    positive, subgroup negative: a low value means innocent sentences naming the term score as
+    high as toxic ones that do not) and **BNSP** (background negative, subgroup positive)."""
     frame = pd.DataFrame({
         "comment_id": [f"ml-{i}" for i in range(len(madlibs))], "doc": "madlibs", "parent_id": "",
         "depth": 0, "position": 0, "author": "", "timestamp": "", "text": madlibs["text"].to_numpy(),
         "article": "", "parent_text": "", "parent_author": "",
     })
-    p = m.pipelines["civility"].predict_proba(frame)
-    cls = m.classes("civility")
-    score = sum(p[:, cls.index(c)] for c in ("uncivil", "abusive") if c in cls)
     y = madlibs["bad"].to_numpy()
-    per = {}
-    for term, idx in madlibs.groupby("term").groups.items():
-        if not term:
+    terms = madlibs["term"].to_numpy()
+    out: dict[str, Any] = {"data": "identity-madlibs (bias_madlibs_77k.csv), never trained on", "n": len(y),
+                           "flags": {}}
+    for f in m.registry.model_flags:
+        if not f.bias:
             continue
-        yy = y[np.asarray(list(idx))]
-        if 0 < yy.sum() < len(yy):
-            per[str(term)] = _r(roc_auc_score(yy, score[np.asarray(list(idx))]))
-    lowest = min(per, key=per.get) if per else None
-    return {"data": "identity-madlibs (bias_madlibs_77k.csv), never trained on", "n": len(y),
-            "roc_auc": _r(roc_auc_score(y, score)), "per_term": dict(sorted(per.items(), key=lambda kv: kv[1])),
-            "lowest_term": lowest, "lowest_roc_auc": per.get(lowest) if lowest else None}
+        P = np.asarray(m.pipelines[f.task].predict_proba(frame))
+        score = value_score(P, m.classes(f.task), f.values)
+        per: dict[str, dict[str, float | None]] = {}
+        for term in sorted(set(terms) - {""}):
+            sub = terms == term
+            bpsn = (~sub & (y == 1)) | (sub & (y == 0))
+            bnsp = (~sub & (y == 0)) | (sub & (y == 1))
+            per[str(term)] = {"subgroup_auc": _auc(y[sub], score[sub]), "bpsn_auc": _auc(y[bpsn], score[bpsn]),
+                              "bnsp_auc": _auc(y[bnsp], score[bnsp]), "n": int(sub.sum())}
+        lows = {k: min(((t, v[k]) for t, v in per.items() if v[k] is not None), key=lambda tv: tv[1], default=(None, None))
+                for k in ("subgroup_auc", "bpsn_auc", "bnsp_auc")}
+        below = sorted(t for t, v in per.items() if any(x is not None and x < 0.85 for x in
+                                                       (v["subgroup_auc"], v["bpsn_auc"], v["bnsp_auc"])))
+        out["flags"][f.code] = {"roc_auc": _auc(y, score), "lowest": {k: {"term": t, "auc": a} for k, (t, a) in lows.items()},
+                                "terms_below_0.85": below, "per_term": per}
+    return out
 
 
 # --------------------------------------------------------------------------------------------
 # Save and load
 # --------------------------------------------------------------------------------------------
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def save(m: TrainedModel, out: str | Path) -> Path:
@@ -545,7 +587,8 @@ def save(m: TrainedModel, out: str | Path) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     card = dict(m.card)
-    saved = TrainedModel(name=m.name, pipelines=m.pipelines, thresholds=m.thresholds, lexicon=m.lexicon,
+    saved = TrainedModel(name=m.name, registry=m.registry, pipelines=m.pipelines, thresholds=m.thresholds,
+                         lexicon=m.lexicon, context=m.context,
                          card={k: v for k, v in card.items() if k in ("name", "modkit_version")})
     tmp = out / (MODEL_FILE + ".tmp")
     joblib.dump(saved, tmp, compress=3)
@@ -603,6 +646,8 @@ def load_model(path: str | Path = "models/default") -> TrainedModel:
         raise ModkitError(f"{model_file}: corrupt model file ({type(exc).__name__}: {exc})") from None
     if not isinstance(m, TrainedModel):
         raise ModkitError(f"{model_file}: not a modkit model (holds {type(m).__name__})")
+    if not isinstance(m.__dict__.get("registry"), Registry):
+        raise ModkitError(f"{model_file}: a model of an older modkit (no task registry): retrain with `modkit train`")
     m.card = card
     m.path = str(model_file.parent)
     return m
@@ -624,40 +669,41 @@ def summary_lines(m: TrainedModel) -> list[str]:
         if rep.get("confusion_matrix"):
             lines.append(f"    confusion (rows true, cols predicted {rep['classes']}): {rep['confusion_matrix']}")
 
-    civ = c.get("civility")
-    if civ:
-        lines.append("== civility: 5-fold cross-validation grouped by thread (out-of-fold predictions)")
-        cls_line("all civility data (public corpora + seed labels)", civ["all"])
-        for s, rep in civ["by_source"].items():
-            cls_line(f"  {s}", rep)
-            lines.append(f"    uncivil-or-abusive vs civil ROC-AUC within {s}: {rep.get('uncivil_or_abusive_roc_auc')}")
-        cls_line("seed labels alone", civ["seed_labels"])
-        for flag, b in civ.get("flags", {}).items():
-            lines.append(f"flag {flag} (balanced threshold {b['threshold']}): P={b['precision']} R={b['recall']} "
-                         f"F1={b['f1']} ROC-AUC={b['roc_auc']} PR-AUC={b['pr_auc']}")
-        sc = civ.get("shortcut_checks", {})
-        if sc:
-            lines.append(f"shortcut check: mean p_uncivil of civil comments by source {sc['mean_p_uncivil_of_civil_by_source']}; "
-                         f"of uncivil {sc['mean_p_uncivil_of_uncivil_by_source']}; correlation of length with "
-                         f"p_uncivil among civil {sc['corr_length_p_uncivil_within_civil']}")
-        nl = civ.get("no_lexicon_word", {})
-        b = nl.get("uncivil_or_abusive_vs_civil", {})
-        lines.append(f"non-profane ({nl.get('data')}): n={b.get('n')} ROC-AUC={b.get('roc_auc')} "
-                     f"PR-AUC={b.get('pr_auc')}; Insult-span comments caught at p>=0.5: "
-                     f"{nl.get('insult_spans_caught_at_0.5')} of {nl.get('insult_spans_n')}")
-    top = c.get("topic")
-    if top:
-        lines.append("== topic: cross-validation grouped by page")
-        cls_line("synthetic placements + seed labels", top["all_including_synthetic"])
-        cls_line("seed labels alone (real)", top["seed_labels"])
-    sta = c.get("stance")
-    if sta:
-        lines.append("== stance: seed labels only, grouped by page")
-        cls_line("seed labels", sta["seed_labels"])
+    def bin_line(title: str, b: dict[str, Any]) -> None:
+        lines.append(f"{title}: n={b.get('n')} P={b.get('precision')} R={b.get('recall')} F1={b.get('f1')} "
+                     f"ROC-AUC={b.get('roc_auc')} PR-AUC={b.get('pr_auc')}")
+
+    for spec in m.registry.tasks:
+        rep = c.get(spec.name)
+        if not rep:
+            lines.append(f"== {spec.name}: trained without evaluation (too few groups, or --no-eval)")
+            continue
+        lines.append(f"== {spec.name}: 5-fold cross-validation grouped by thread or page (out-of-fold predictions)")
+        cls_line("all examples" + (" (including synthetic placements)" if "real" in rep else ""), rep["all"])
+        if "real" in rep:
+            cls_line("real examples (synthetic placements left out)", rep["real"])
+        if len(rep.get("by_source", {})) > 1:
+            for s, r in rep["by_source"].items():
+                cls_line(f"  source {s}", r)
+        for code, fr in rep.get("flags", {}).items():
+            bin_line(f"flag {code} (balanced threshold {fr['all'].get('threshold')}), all", fr["all"])
+            if "real" in fr:
+                bin_line(f"flag {code}, real examples", fr["real"])
+            if "no_lexicon_word" in fr:
+                bin_line(f"flag {code}, real examples without any lexicon word", fr["no_lexicon_word"])
+        for code, by in rep.get("mean_score_of_negatives_by_source", {}).items():
+            lines.append(f"shortcut check {code}: mean score of examples it should not flag, by source {by}")
+    for name, why in m.card.get("skipped", {}).items():
+        lines.append(f"== {why}")
     bias = c.get("bias_identity_madlibs")
-    if bias and "roc_auc" in bias:
-        lines.append(f"== bias on identity-madlibs (never trained on): ROC-AUC {bias['roc_auc']} overall; "
-                     f"lowest term {bias['lowest_term']!r} {bias['lowest_roc_auc']}")
+    if bias and "flags" in bias:
+        for code, b in bias["flags"].items():
+            low = b["lowest"]
+            lines.append(f"== bias on identity-madlibs (never trained on), {code}: ROC-AUC {b['roc_auc']}; lowest "
+                         + ", ".join(f"{k} {v['auc']} ({v['term']!r})" for k, v in low.items())
+                         + f"; {len(b['terms_below_0.85'])} terms below 0.85 on one of the three")
+    elif bias and "skipped" in bias:
+        lines.append(f"== bias: skipped ({bias['skipped']})")
     lines.append("thresholds: " + "; ".join(
         f"{p}: " + ", ".join(f"{k}={v}" for k, v in t.items()) for p, t in m.thresholds.items()))
     return lines
@@ -665,9 +711,11 @@ def summary_lines(m: TrainedModel) -> list[str]:
 
 __all__ = [
     "DEFAULT_DATA",
-    "MODEL_FLAGS",
     "PROFILES",
     "TrainedModel",
+    "flag_scores",
+    "task_pipeline",
+    "value_score",
     "balanced_weights",
     "choose_threshold",
     "comment_frame",
@@ -677,4 +725,4 @@ __all__ = [
     "summary_lines",
     "train",
 ]
-_ = (sp, comment_frame)  # re-exported for notebook users
+_ = comment_frame  # re-exported for notebook users

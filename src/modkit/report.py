@@ -25,8 +25,14 @@ from modkit.errors import ModkitError
 from modkit.review import parse_flags, read_sheet
 from modkit.threads import Comment, Thread, iter_threads
 
-#: Score columns of the flag CSV shown as badges, with their short labels.
-SCORES = (("p_abusive", "abusive"), ("p_uncivil", "uncivil"), ("p_offtopic", "off-topic"))
+#: Columns of the flag CSV that are not shown as badges (the comment itself and its bookkeeping).
+#: Every ``p_<flag>`` column is shown as a score badge, every other column (a task's most likely
+#: value, such as ``stance``) as a value badge: a task added to the schema shows up with no code
+#: change.
+_NOT_BADGES = frozenset({
+    "comment_id", "doc", "parent_id", "depth", "author", "timestamp", "text", "context", "flags",
+    "reasons", "priority", "model", "text_sha", "decision", "reject_code", "note", "labels", "uncertainty",
+})
 
 
 @dataclass(frozen=True)
@@ -34,8 +40,8 @@ class FlagInfo:
     """What ``modkit flag`` said about one comment (a row of the flag CSV)."""
 
     flags: tuple[str, ...] = ()
-    scores: dict[str, float] = field(default_factory=dict)
-    stance: str = ""
+    scores: dict[str, float] = field(default_factory=dict)  #: p_<flag> -> score
+    values: dict[str, str] = field(default_factory=dict)  #: task -> most likely value (stance)
     reasons: str = ""
     priority: str = ""
     model: str = ""
@@ -51,15 +57,20 @@ def read_flags(path: str | Path) -> dict[str, FlagInfo]:
         if not cid:
             raise ModkitError(f"{path}: row {number}: empty comment_id")
         scores: dict[str, float] = {}
-        for col, _ in SCORES:
-            raw = cells.get(col, "").strip()
-            if raw:
+        values: dict[str, str] = {}
+        for col, cell in cells.items():
+            raw = cell.strip()
+            if not raw or col in _NOT_BADGES:
+                continue
+            if col.startswith("p_"):
                 try:
                     scores[col] = float(raw.replace(",", "."))
                 except ValueError:
                     raise ModkitError(f"{path}: row {number}: {col} {raw!r} is not a number") from None
+            elif len(raw) <= 40:
+                values[col] = raw
         out[cid] = FlagInfo(
-            flags=parse_flags(cells.get("flags", "")), scores=scores, stance=cells.get("stance", "").strip(),
+            flags=parse_flags(cells.get("flags", "")), scores=scores, values=values,
             reasons=cells.get("reasons", "").strip(), priority=cells.get("priority", "").strip(),
             model=cells.get("model", "").strip(), decision=cells.get("decision", "").strip().lower(),
         )
@@ -86,12 +97,10 @@ def _score_class(p: float) -> str:
 def _comment_html(t: Thread, c: Comment, flags: Mapping[str, FlagInfo], kids: dict[str, list[Comment]]) -> str:
     info = flags.get(c.id, FlagInfo())
     badges = "".join(f'<span class="badge flag flag-{_e(f.lower())}">{_e(f)}</span>' for f in info.flags)
-    for col, label in SCORES:
-        if col in info.scores:
-            p = info.scores[col]
-            badges += f'<span class="badge score {_score_class(p)}" title="{_e(col)}">{_e(label)} {p:.2f}</span>'
-    if info.stance:
-        badges += f'<span class="badge stance">{_e(info.stance)}</span>'
+    for col, p in info.scores.items():
+        badges += f'<span class="badge score {_score_class(p)}" title="{_e(col)}">{_e(col[2:])} {p:.2f}</span>'
+    for col, v in info.values.items():
+        badges += f'<span class="badge value value-{_e(col)}" title="{_e(col)}">{_e(v)}</span>'
     if info.decision:
         badges += f'<span class="badge decision">{_e(info.decision)}</span>'
     reasons = f'<div class="reasons">why: {_e(info.reasons)}</div>' if info.reasons else ""
@@ -164,7 +173,7 @@ summary{cursor:pointer;list-style-position:outside}
 .score.hi{background:#fee4e2;border-color:#fda29b;color:#912018}
 .score.mid{background:#fef0c7;border-color:#fec84b;color:#93370d}
 .score.lo{background:#f2f4f7;border-color:#e4e7ec;color:#475467}
-.stance{background:#ecfdf3;color:#05603a;border-color:#a6f4c5}
+.value{background:#ecfdf3;color:#05603a;border-color:#a6f4c5}
 .decision{background:#f4ebff;color:#53389e;border-color:#d6bbfb}
 .hidden{display:none}.context>summary,.context>.body{opacity:.45}
 """

@@ -43,6 +43,7 @@ from modkit.csvsafe import FORMULA_STARTS, neutralise, unneutralise  # noqa: F40
 from modkit.errors import ModkitError, ParseError
 from modkit.labels import LabelEvent, LabelStore, text_sha
 from modkit.labels.store import append_durably, check_annotator, read_records
+from modkit.tasks import Registry
 from modkit.threads import Comment, Thread, iter_threads
 
 #: What a moderator can write in the ``decision`` column (empty = not reviewed).
@@ -57,29 +58,38 @@ REJECT_CODES = ("OFFENSIVE", "ABUSIVE", "SPAM", "HARASSMENT", "HATE_SPEECH", "IR
 REQUIRED_COLUMNS = ("comment_id", "decision")
 #: Columns review reads when present.
 READ_COLUMNS = (
-    "comment_id", "doc", "decision", "reject_code", "note", "labels", "flags", "model", "text_sha",
-    "p_abusive", "p_uncivil", "p_offtopic", "reasons",
-)
+    "comment_id", "doc", "decision", "reject_code", "note", "labels", "flags", "model", "text_sha", "reasons",
+)  # and every score column p_<flag>
 #: Where the decision log lives, relative to the labels folder. A sub-folder, so the label store
 #: (which reads ``labels/*.jsonl`` as annotator files) never mistakes it for an annotator.
 DECISION_LOG = Path("review") / "decisions.jsonl"
 
-# How decisions map onto label values (see label_values).
-CIVILITY, TOPIC = "civility", "topic"
-_FINE = {CIVILITY: "civil", TOPIC: "on"}
-#: Flags of ``modkit flag`` that say something about a label task; LINKS and SHOUTING say nothing
-#: on their own (a reject of a comment flagged only for them needs a reject_code or labels).
-_FLAG_TASK = {
-    "ABUSIVE": (CIVILITY, "abusive"), "UNCIVIL": (CIVILITY, "uncivil"), "OFF_TOPIC": (TOPIC, "off"),
-    "REPEAT_POST": (TOPIC, "off"), "EMPTY": (TOPIC, "off"),
-}
+# How decisions map onto label values (see label_values): from the task registry of the label
+# schema (modkit.tasks): each flag's task, the value it stands for, the reject codes confirming it.
 _FLAG_ALIASES = {"OFFTOPIC": "OFF_TOPIC", "REPEAT": "REPEAT_POST", "REPEATPOST": "REPEAT_POST"}
-_CODE_VALUE = {
-    "ABUSIVE": (CIVILITY, "abusive"), "HARASSMENT": (CIVILITY, "abusive"),
-    "HATE_SPEECH": (CIVILITY, "abusive"), "OFFENSIVE": (CIVILITY, "uncivil"),
-    "SPAM": (TOPIC, "off"), "IRRELEVANT": (TOPIC, "off"), "OTHER": None,
-}
-_SEVERITY = {"civil": 0, "uncivil": 1, "abusive": 2, "on": 0, "off": 1}
+
+
+class Allowed(dict):
+    """The label schema as review needs it: ``{task: values}``, plus ``registry`` (the task
+    registry: which label each flag and reject code stands for)."""
+
+    def __init__(self, registry: Registry) -> None:
+        super().__init__({t.name: t.values for t in registry.tasks})
+        self.registry = registry
+
+    @property
+    def reject_codes(self) -> tuple[str, ...]:
+        """The base :data:`REJECT_CODES` plus every flag code and reject code the schema declares."""
+        return tuple(dict.fromkeys([*REJECT_CODES, *self.registry.reject_codes]))
+
+
+def _registry(allowed: Mapping[str, Sequence[str]] | None) -> Registry:
+    reg = getattr(allowed, "registry", None)
+    if reg is not None:
+        return reg
+    from modkit.labels.schema import DEFAULT_SCHEMA_TOML, parse_schema
+
+    return Registry.from_schema(parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,39 +209,46 @@ def parse_corrections(cell: str) -> dict[str, str]:
 
 def label_values(
     decision: str, flags: Sequence[str], reject_code: str = "", corrections: Mapping[str, str] | None = None,
+    registry: Registry | None = None,
 ) -> dict[str, str]:
-    """The label values a review decision stands for, as ``{task: value}``.
+    """The label values a review decision stands for, as ``{task: value}``, by the task registry
+    of the label schema (``registry``; the default schema's when None).
 
     - ``approve`` (the flag was wrong: the comment is fine): every task a flag was raised on gets
-      its fine value (ABUSIVE, UNCIVIL -> ``civility=civil``; OFF_TOPIC, REPEAT_POST, EMPTY ->
-      ``topic=on``); a row with no such flag (LINKS or SHOUTING only, or a comment queued for its
-      uncertainty) gets ``civility=civil topic=on``.
-    - ``reject`` (the flag was right): each flag gives its value (ABUSIVE -> ``civility=abusive``,
+      its fine value (the value no flag of the task stands for: in the default schema ABUSIVE,
+      UNCIVIL -> ``civility=civil``; OFF_TOPIC, REPEAT_POST, EMPTY -> ``topic=on``); a row with no
+      such flag (LINKS or SHOUTING only, or a comment queued for its uncertainty) gets the fine
+      value of every task that has flags.
+    - ``reject`` (the flag was right): each flag gives its label (ABUSIVE -> ``civility=abusive``,
       UNCIVIL -> ``civility=uncivil``, OFF_TOPIC, REPEAT_POST, EMPTY -> ``topic=off``; the more
-      severe wins when two flags share a task); a ``reject_code`` adds or raises one: ABUSIVE,
+      severe wins when two flags share a task); a ``reject_code`` adds or raises one: a flag's
+      own code, or a code the schema lists in a flag's ``reject_codes`` (default schema:
       HARASSMENT, HATE_SPEECH -> ``civility=abusive``; OFFENSIVE -> ``civility=uncivil``; SPAM,
-      IRRELEVANT -> ``topic=off``; OTHER adds nothing. A reject that maps to nothing (no such
+      IRRELEVANT -> ``topic=off``); OTHER adds nothing. A reject that maps to nothing (no such
       flag, no code or only OTHER, no correction) is refused: it would teach the model nothing.
     - ``escalate``, ``correct`` and ``note``: no value of their own.
     - corrections (``labels`` column) override all of the above, task by task.
     """
+    reg = registry or _registry(None)
     values: dict[str, str] = {}
 
     def put(task: str, value: str) -> None:
-        if task not in values or _SEVERITY.get(value, 0) > _SEVERITY.get(values[task], 0):
+        spec = reg.task(task)
+        if task not in values or spec.severity(value) > spec.severity(values[task]):
             values[task] = value
 
-    mapped = [_FLAG_TASK[f] for f in flags if f in _FLAG_TASK]
+    mapped = [(f.task, f.label) for code in flags if (f := reg.flag(code)) is not None and f.task]
     if decision == "approve":
-        tasks = {task for task, _ in mapped} or set(_FINE)
+        tasks = {task for task, _ in mapped} or {t.name for t in reg.tasks if t.fine}
         for task in sorted(tasks):
-            values[task] = _FINE[task]
+            fine = reg.task(task).fine
+            if fine:
+                values[task] = fine
     elif decision == "reject":
         for task, value in mapped:
             put(task, value)
-        code = _CODE_VALUE.get(reject_code)
-        if code:
-            put(*code)
+        for f in reg.reject_codes.get(reject_code, []):
+            put(f.task, f.label)
     values.update(corrections or {})
     return values
 
@@ -364,14 +381,14 @@ class PageIndex:
         return None, f"comment id {comment_id!r} is on several pages; give its doc column"
 
 
-def allowed_values(labels: str | Path) -> dict[str, tuple[str, ...]]:
+def allowed_values(labels: str | Path) -> Allowed:
     """Values per task of the label schema: ``<labels>/schema.toml`` when the folder has one,
-    else modkit's default schema."""
+    else modkit's default schema; with its task registry (``.registry``)."""
     from modkit.labels.schema import DEFAULT_SCHEMA_TOML, load_schema, parse_schema
 
     root = Path(labels)
     schema = load_schema(root) if root.is_dir() else parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
-    return {task.name: tuple(task.names) for task in schema.tasks}
+    return Allowed(Registry.from_schema(schema))
 
 
 def _float(cell: str) -> float | None:
@@ -402,15 +419,18 @@ class FlaggedItem:
         code = reject_code.strip().upper().replace(" ", "_").replace("-", "_")
         if decision not in (*DECISIONS, CORRECT, NOTE):
             raise ValueError(f"unknown decision {decision!r}: expected one of {', '.join(DECISIONS)} (or empty)")
-        if code and code not in REJECT_CODES:
-            raise ValueError(f"unknown reject_code {code!r}: expected one of {', '.join(REJECT_CODES)}")
+        reg = _registry(allowed)
+        codes = allowed.reject_codes if isinstance(allowed, Allowed) else REJECT_CODES
+        if code and code not in codes:
+            raise ValueError(f"unknown reject_code {code!r}: expected one of {', '.join(codes)}")
         if code and decision != "reject":
             raise ValueError(f"reject_code {code} given with decision {decision}: a reject_code goes with reject")
         check_corrections(corrections, allowed)
-        if decision == "reject" and not corrections and _CODE_VALUE.get(code) is None and not any(
-                f in _FLAG_TASK for f in self.flags):
-            raise ValueError("reject of a comment with no flag: give a reject_code or labels (e.g. civility=uncivil)")
-        values = label_values(decision, self.flags, code, corrections)
+        if decision == "reject" and not corrections and not reg.reject_codes.get(code) and not any(
+                (f := reg.flag(c)) is not None and f.task for c in self.flags):
+            example = next((f"{t.name}={t.values[-1]}" for t in reg.tasks), "task=value")
+            raise ValueError(f"reject of a comment with no flag: give a reject_code or labels (e.g. {example})")
+        values = label_values(decision, self.flags, code, corrections, reg)
         unknown = [(t, v) for t, v in values.items() if t not in allowed or v not in allowed[t]]
         if unknown:  # the schema was changed so the review mapping no longer fits it
             t, v = unknown[0]
@@ -447,7 +467,7 @@ def find_item(sheet: Sheet, number: int, cells: Mapping[str, str], pages: PageIn
     if flagged_sha and flagged_sha != current:
         raise ValueError(f"comment text changed since it was flagged (text_sha {flagged_sha} in the CSV, "
                          f"{current} on page {comment.doc}): flag it again")
-    scores = {k: f for k in ("p_abusive", "p_uncivil", "p_offtopic") if (f := _float(cells.get(k, ""))) is not None}
+    scores = {k: f for k, v in cells.items() if k.startswith("p_") and (f := _float(v)) is not None}
     return FlaggedItem(comment, parse_flags(cells.get("flags", "")), cells.get("model", "").strip(), scores,
                        sheet.path.name, number, dict(cells))
 

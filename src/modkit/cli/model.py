@@ -12,18 +12,17 @@ from rich.table import Table
 
 from modkit.cli.app import app, command, err, warn
 from modkit.errors import ModkitError
+from modkit.tasks import PROFILES
 
 
-class Profile(str, Enum):
-    balanced = "balanced"
-    strict = "strict"
-    lenient = "lenient"
+Profile = Enum("Profile", {p: p for p in PROFILES}, type=str)  # the profiles of modkit.tasks
 
 
 @command(app, "train")
 def train_cmd(
-    labels: Annotated[Path, typer.Option("--labels", help="Label folder (resolved labels of the seed pages).")] = Path("labels"),
-    data: Annotated[list[str] | None, typer.Option("--data", help="Public corpus in data/ to train on (repeat); default: civil-comments-toxic-spans and davidson-2017.")] = None,
+    labels: Annotated[Path, typer.Option("--labels", help="Label folder: its schema.toml says the tasks; its resolved labels of the --pages comments train them.")] = Path("labels"),
+    data: Annotated[list[str] | None, typer.Option("--data", help="Public data to add (repeat): civil-comments-toxic-spans, davidson-2017, placements (synthetic off-topic placements), or none; default: all three.")] = None,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Folder holding the public corpora and the lexicon.")] = Path("data"),
     out: Annotated[Path, typer.Option("--out", help="Model folder to write (model.joblib + model_card.json).")] = Path("models/default"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed and data give the same model file.")] = 0,
     pages: Annotated[list[str] | None, typer.Option("--pages", help="Pages the labels refer to, and whose articles the synthetic off-topic examples are placed under (default: seeds/).")] = None,
@@ -31,13 +30,13 @@ def train_cmd(
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip cross-validation (thresholds then default to 0.5).")] = False,
     small: Annotated[bool, typer.Option("--small", help="Smaller vocabularies (quick runs, tests).")] = False,
 ) -> None:
-    """Train the classifier (civility, topic, stance) on the labels and public corpora; print the evaluation."""
+    """Train one classifier per task of the label schema on the labels and public data; print the evaluation."""
     from modkit import model as model_api
 
     chosen = tuple(data) if data else model_api.DEFAULT_DATA
-    m = model_api.train(labels=labels, pages=pages or ["seeds"], data=chosen, seed=seed,
+    m = model_api.train(labels=labels, pages=pages or ["seeds"], data=chosen, seed=seed, data_dir=data_dir,
                         name=out.name, limit=limit, evaluate=not no_eval, small=small,
-                        progress=lambda s: err.print(s, highlight=False))
+                        progress=lambda s: err.print(s, highlight=False, markup=False))
     for w in m.card.get("warnings", []):
         warn(w)
     for line in model_api.summary_lines(m):
@@ -85,12 +84,15 @@ def flag_cmd(
                                queue=queue, jobs=jobs, progress=lambda done, total: bar.update(task, completed=done))
     for p in result.problems:
         err.print(f"error: {p}", highlight=False, markup=False)
+    if result.problems and not result.pages:  # the errors above said it all
+        raise typer.Exit(1)
     if result.comments == 0:
         names = ", ".join(p.source for p in result.pages) or ", ".join(sources)
         why = " (no comment section)" if not any(p.has_comment_section for p in result.pages) else ""
         err.print(f"{names}: no comments to flag{why}; wrote header-only {out}", highlight=False)
     else:
         _summary(result)
+        _top(result)
         what = "least certain" if queue else ("comments" if all_rows else "flagged comments")
         err.print(f"wrote {result.rows} {what} of {result.comments} to {out} (profile {profile.value})",
                   highlight=False)
@@ -98,14 +100,26 @@ def flag_cmd(
         raise typer.Exit(1)
 
 
-def _summary(result) -> None:
-    from modkit.flag import FLAGS
+def _top(result) -> None:
+    """The most urgent flagged comments, a few lines each, so the moderator sees what the CSV holds."""
+    if not result.top:
+        return
+    err.print(f"most urgent {len(result.top)}:", highlight=False)
+    for cid, doc, flags, priority, text, reasons in result.top:
+        one = " ".join(text.split())
+        one = one if len(one) <= 110 else one[:109] + "…"
+        err.print(f"  {flags:<22} {cid} ({doc}) priority {priority:.2f}", highlight=False, markup=False)
+        err.print(f"      “{one}”", highlight=False, markup=False)
+        if reasons:
+            err.print(f"      why: {reasons}", highlight=False, markup=False)
 
+
+def _summary(result) -> None:
     table = Table(title="flags per page", title_justify="left")
     table.add_column("page")
     table.add_column("comments", justify="right")
     table.add_column("flagged", justify="right")
-    used = [f for f in FLAGS if any(p.per_flag.get(f) for p in result.pages)]
+    used = [f for f in result.flags if any(p.per_flag.get(f) for p in result.pages)]
     for f in used:
         table.add_column(f, justify="right")
     pages = result.pages

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modkit.errors import ModkitError
+from modkit.tasks import CLASSIFIERS, DEFAULT_PRECISION, FEATURES, PROFILES, RULES, FlagSpec, TaskSpec
 
 #: The schema used when ``labels/schema.toml`` does not exist. Keep it identical to that file
 #: (a test checks it).
@@ -38,6 +39,15 @@ DEFAULT_SCHEMA_TOML = '''\
 # Each value: name (lower-case word), key (one character, pressed in `modkit label`),
 # definition (one line, shown on screen). Keys must be unique within a task and must not be
 # one of the labeler's control keys (see [controls] below).
+#
+# What `modkit train` and `modkit flag` do with a task (all optional, see the README):
+#   features     what the model reads: "text" (the comment's words), "stats" (length, capitals,
+#                links, lexicon), "thread" (similarity to article and parent, depth, repeats)
+#   classifier   "logistic" (default) or "linear-svm" (faster on 10,000s of examples)
+#   min_examples labels needed per value (two values at least) before the task is trained
+#   flags        what `modkit flag` raises: code, the values it stands for, severity (1-9,
+#                higher first), meaning, target precision per profile, review reject codes
+#                that confirm it; rule = "REPEAT_POST" / "EMPTY" attaches a fixed rule instead
 version = 1
 
 [tasks.civility]
@@ -47,12 +57,24 @@ values = [
   { name = "uncivil", key = "2", definition = "Rude, mocking, name-calling or dismissive, but no threat, slur or dehumanising attack." },
   { name = "abusive", key = "3", definition = "Hate, slurs, threats, dehumanising or vicious personal attacks on a person or group." },
 ]
+features = ["text", "stats"]
+classifier = "linear-svm"
+flags = [
+  { code = "ABUSIVE", values = ["abusive"], severity = 4, meaning = "attack on a person or group, slur or threat", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, reject_codes = ["HARASSMENT", "HATE_SPEECH"] },
+  { code = "UNCIVIL", values = ["uncivil", "abusive"], severity = 3, meaning = "rude, insulting, profane or dismissive", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, reject_codes = ["OFFENSIVE"], bias = true },
+]
 
 [tasks.topic]
 question = "Is the comment about the article's subject or its discussion?"
 values = [
   { name = "on", key = "1", definition = "About the article's subject, the thread's discussion, or the article itself." },
   { name = "off", key = "2", definition = "Unrelated to both: site complaints, spam, empty or personal asides." },
+]
+features = ["thread", "stats"]
+flags = [
+  { code = "OFF_TOPIC", values = ["off"], severity = 2, meaning = "shares little with its article and its parent", precision = { strict = 0.5, balanced = 0.7, lenient = 0.85 }, reject_codes = ["SPAM", "IRRELEVANT"] },
+  { code = "REPEAT_POST", rule = "REPEAT_POST", values = ["off"] },
+  { code = "EMPTY", rule = "EMPTY", values = ["off"] },
 ]
 
 [tasks.stance]
@@ -62,6 +84,7 @@ values = [
   { name = "disagree", key = "2", definition = "Contradicts, rejects or attacks the parent's (article's) main claim." },
   { name = "neutral", key = "3", definition = "Neither: a question, an aside, unrelated content, or no position." },
 ]
+features = ["text", "stats"]
 
 # The labeler's navigation keys (one character each). Value keys must not reuse them.
 [controls]
@@ -79,7 +102,9 @@ DEFAULT_CONTROLS: dict[str, str] = {
 }
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_TASK_FIELDS = {"question", "values"}
+_TASK_FIELDS = {"question", "values", "features", "classifier", "min_examples", "flags"}
+_FLAG_FIELDS = {"code", "values", "severity", "meaning", "precision", "rule", "reject_codes", "bias"}
+_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 _VALUE_FIELDS = {"name", "key", "definition"}
 # Names that would clash with the columns of exported label files.
 _RESERVED_TASKS = {"comment_id", "doc", "annotator", "note", "time", "source", "text_sha", "task", "value"}
@@ -101,10 +126,19 @@ class Task:
     name: str
     question: str
     values: tuple[Value, ...]
+    features: tuple[str, ...] = ("text", "stats")
+    classifier: str = "logistic"
+    min_examples: int = 8
+    flags: tuple[FlagSpec, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.values)
+
+    @property
+    def spec(self) -> TaskSpec:
+        """The task as the model registry sees it (:class:`modkit.tasks.TaskSpec`)."""
+        return TaskSpec(self.name, self.names, self.features, self.classifier, self.min_examples, self.flags)
 
     def by_key(self, key: str) -> Value | None:
         for v in self.values:
@@ -237,7 +271,7 @@ def parse_schema(text: str, where: str = "<schema>") -> Schema:
             raise bad(tpath, "must be a table with question and values")
         extra = set(traw) - _TASK_FIELDS
         if extra:
-            raise bad(f"{tpath}.{min(extra)}", "unknown field (expected question, values)")
+            raise bad(f"{tpath}.{min(extra)}", f"unknown field (expected {', '.join(sorted(_TASK_FIELDS))})")
         question = traw.get("question", "")
         if not isinstance(question, str):
             raise bad(f"{tpath}.question", "must be text")
@@ -277,8 +311,87 @@ def parse_schema(text: str, where: str = "<schema>") -> Schema:
             if "\n" in definition.strip():
                 raise bad(f"{vpath}.definition", "must be one line")
             values.append(Value(name, key, definition.strip()))
-        tasks.append(Task(tname, question.strip(), tuple(values)))
+        model = _model_settings(tname, traw, tuple(v.name for v in values), bad)
+        tasks.append(Task(tname, question.strip(), tuple(values), **model))
+    codes: dict[str, str] = {}
+    for t in tasks:
+        for f in t.flags:
+            if f.code in codes:
+                raise bad(f"tasks.{t.name}.flags", f"flag code {f.code!r} is already used by task {codes[f.code]}")
+            codes[f.code] = t.name
     return Schema(tuple(tasks), controls, where)
+
+
+def _model_settings(tname: str, traw: dict, names: tuple[str, ...], bad) -> dict:
+    """The optional model keys of one task: ``features``, ``classifier``, ``min_examples``,
+    ``flags`` (see :mod:`modkit.tasks`)."""
+    tpath = f"tasks.{tname}"
+    features = traw.get("features", ["text", "stats"])
+    if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
+        raise bad(f"{tpath}.features", f"a list of feature sets, e.g. [\"text\", \"stats\"] (from {', '.join(FEATURES)})")
+    for f in features:
+        if f not in FEATURES:
+            raise bad(f"{tpath}.features", f"unknown feature set {f!r}: expected one of {', '.join(FEATURES)}")
+    classifier = traw.get("classifier", "logistic")
+    if classifier not in CLASSIFIERS:
+        raise bad(f"{tpath}.classifier", f"{classifier!r}: expected one of {', '.join(CLASSIFIERS)}")
+    min_examples = traw.get("min_examples", 8)
+    if not isinstance(min_examples, int) or isinstance(min_examples, bool) or min_examples < 3:
+        raise bad(f"{tpath}.min_examples", f"{min_examples!r}: a whole number of at least 3 (labels per value)")
+    flags_raw = traw.get("flags", [])
+    if not isinstance(flags_raw, list):
+        raise bad(f"{tpath}.flags", "must be a list of tables { code = ..., values = [...] }")
+    flags: list[FlagSpec] = []
+    for i, fraw in enumerate(flags_raw, start=1):
+        fpath = f"{tpath}.flags[{i}]"
+        if not isinstance(fraw, dict):
+            raise bad(fpath, "must be a table { code = ..., values = [...], severity = ..., meaning = ... }")
+        extra = set(fraw) - _FLAG_FIELDS
+        if extra:
+            raise bad(f"{fpath}.{min(extra)}", f"unknown field (expected {', '.join(sorted(_FLAG_FIELDS))})")
+        code = fraw.get("code")
+        if not isinstance(code, str) or not _CODE_RE.match(code):
+            raise bad(f"{fpath}.code", f"{code!r}: a flag code is an upper-case word (A-Z, 0-9, _), e.g. \"SPAM\"")
+        rule = fraw.get("rule", "")
+        if rule not in ("", *RULES):
+            raise bad(f"{fpath}.rule", f"{rule!r}: expected one of {', '.join(RULES)} (or leave it out for a model flag)")
+        if rule and code != rule:
+            raise bad(f"{fpath}.code", f"a rule flag keeps the rule's code: code = {rule!r}")
+        vals = fraw.get("values")
+        if not isinstance(vals, list) or not vals or not all(isinstance(v, str) for v in vals):
+            raise bad(f"{fpath}.values", f"the task values this flag stands for, e.g. [\"{names[-1]}\"]")
+        for v in vals:
+            if v not in names:
+                raise bad(f"{fpath}.values", f"unknown {tname} value {v!r}: expected one of {', '.join(names)}")
+        if len(set(vals)) == len(names):
+            raise bad(f"{fpath}.values", "a flag cannot stand for every value of its task (nothing would be fine)")
+        severity = fraw.get("severity", RULES[rule][0] if rule else 2)
+        if not isinstance(severity, int) or isinstance(severity, bool) or not 1 <= severity <= 9:
+            raise bad(f"{fpath}.severity", f"{severity!r}: a whole number from 1 to 9 (higher sorts first)")
+        meaning = fraw.get("meaning", RULES[rule][1] if rule else "")
+        if not isinstance(meaning, str) or not meaning.strip():
+            raise bad(f"{fpath}.meaning", "missing one-line meaning of the flag (shown in --help and the README)")
+        prec = dict(DEFAULT_PRECISION)
+        praw = fraw.get("precision", {})
+        if not isinstance(praw, dict):
+            raise bad(f"{fpath}.precision", "a table { strict = 0.6, balanced = 0.75, lenient = 0.9 }")
+        for prof, p in praw.items():
+            if prof not in PROFILES:
+                raise bad(f"{fpath}.precision.{prof}", f"unknown profile: expected one of {', '.join(PROFILES)}")
+            if not isinstance(p, int | float) or isinstance(p, bool) or not 0 < p <= 1:
+                raise bad(f"{fpath}.precision.{prof}", f"{p!r}: a target precision between 0 and 1")
+            prec[prof] = float(p)
+        if not prec["strict"] <= prec["balanced"] <= prec["lenient"]:
+            raise bad(f"{fpath}.precision", "strict <= balanced <= lenient (a stricter profile flags more)")
+        codes = fraw.get("reject_codes", [])
+        if not isinstance(codes, list) or not all(isinstance(c, str) and _CODE_RE.match(c) for c in codes):
+            raise bad(f"{fpath}.reject_codes", "a list of upper-case review reject codes, e.g. [\"HATE_SPEECH\"]")
+        bias = fraw.get("bias", False)
+        if not isinstance(bias, bool):
+            raise bad(f"{fpath}.bias", "true or false")
+        flags.append(FlagSpec(code, tname, tuple(vals), severity, meaning.strip(), prec, rule, tuple(codes), bias))
+    return {"features": tuple(features), "classifier": classifier, "min_examples": min_examples,
+            "flags": tuple(flags)}
 
 
 def _check_key(key: object, field_path: str, bad) -> str:

@@ -42,9 +42,11 @@ __all__ = [
 ]
 
 #: Per-comment columns of ``jsonl``/``csv`` output and of :func:`to_frame`, in order.
+#: ``article`` (the page's article text) is on the first comment of each thread only, empty on
+#: the others: the export stays small and reads back (``modkit flag all.csv``) with its article.
 COMMENT_FIELDS = (
     "id", "doc", "parent_id", "depth", "position", "author", "timestamp", "text",
-    "title", "source", "sha256", "declared", "found",
+    "title", "source", "sha256", "declared", "found", "article",
 )
 
 
@@ -123,12 +125,12 @@ def read(sources: str | Path | Iterable[str | Path]) -> list[Thread]:
 def to_records(threads: Iterable[Thread]) -> Iterator[dict[str, object]]:
     """One flat dict per comment with :data:`COMMENT_FIELDS`."""
     for t in threads:
-        for c in t.comments:
+        for k, c in enumerate(t.comments):
             yield {
                 "id": c.id, "doc": c.doc, "parent_id": c.parent_id, "depth": c.depth,
                 "position": c.position, "author": c.author, "timestamp": c.timestamp,
                 "text": c.text, "title": t.title, "source": t.source, "sha256": t.sha256,
-                "declared": t.declared, "found": t.found,
+                "declared": t.declared, "found": t.found, "article": t.article if k == 0 else "",
             }
 
 
