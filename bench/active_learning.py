@@ -4,7 +4,7 @@ Simulated moderators review news comments from the Civil Comments toxic-spans co
 (``data/civil-comments-toxic-spans``, CC0; its civility labels, mapped by
 ``modkit.data.load_civil_comments``, stand in for the moderators' decisions). After each batch
 of reviews the civility model is retrained with modkit's own pipeline
-(``modkit.model.civility_pipeline`` with ``balanced_weights``, as ``modkit.model.train`` fits it:
+(``modkit.model.task_pipeline`` with ``balanced_weights``, as ``modkit.model.train`` fits it:
 word and character TF-IDF, surface statistics, lexicon, calibrated linear SVM) and scored on a fixed held-out test set.
 
 Three orders of review, same start, same pool, same test set:
@@ -45,6 +45,14 @@ ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ("uncertain", "threshold", "random")
 
 
+def _tasks():
+    from modkit.labels import schema_for as _sf
+    from modkit.tasks import Registry
+
+    reg = Registry.from_schema(_sf(ROOT / "labels"))
+    return reg.task("civility"), reg.task("topic")
+
+
 def flag_uncertainty(P: np.ndarray, classes: list[str]) -> np.ndarray:
     """modkit's own measure, exactly as ``modkit.flag.score`` computes its ``uncertainty``
     column (``modkit.flag.class_margin_uncertainty``): 1 - the gap between the two likeliest
@@ -68,7 +76,7 @@ def threshold_uncertainty(P: np.ndarray, classes: list[str], threshold: float = 
 def run_one(strategy: str, seed: int, pool: pd.DataFrame, test: pd.DataFrame, lexicon: tuple[str, ...],
             start: int, batch: int, rounds: int) -> dict:
     """One simulated review session: ``rounds`` batches, retraining after each."""
-    from modkit.model import balanced_weights, civility_pipeline
+    from modkit.model import balanced_weights, task_pipeline
 
     warnings.simplefilter("ignore")  # liblinear convergence chatter on tiny training sets
     rng = np.random.default_rng(seed)
@@ -83,7 +91,7 @@ def run_one(strategy: str, seed: int, pool: pd.DataFrame, test: pd.DataFrame, le
     ]))
     curve = []
     for r in range(rounds + 1):
-        pipe = civility_pipeline(lexicon, seed=seed, small=True)
+        pipe = task_pipeline(CIVILITY, lexicon, 10**5, seed=seed, small=True)
         idx = np.array(labeled)
         # class-balanced weights, as modkit.model.train gives them
         w = balanced_weights(pd.Series(y_pool[idx]), pd.Series(["review"] * len(idx)))
@@ -150,7 +158,7 @@ def main() -> None:
             f"--{k}={v}" for k, v in (("seeds", a.seeds), ("pool", a.pool), ("test", a.test), ("start", a.start),
                                       ("batch", a.batch), ("rounds", a.rounds))),
         "corpus": "civil-comments-toxic-spans (civility labels as the moderators' decisions)",
-        "model": "modkit.model.civility_pipeline(small=True), retrained after every batch",
+        "model": "modkit.model.task_pipeline(small=True), retrained after every batch",
         "metric": "macro-F1 over civil/uncivil/abusive on a fixed held-out test set",
         "test_class_counts": test["civility"].value_counts().to_dict(),
         "seconds": round(seconds, 1),

@@ -31,6 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 
+def _tasks():
+    from modkit.labels import schema_for as _sf
+    from modkit.tasks import Registry
+
+    reg = Registry.from_schema(_sf(ROOT / "labels"))
+    return reg.task("civility"), reg.task("topic")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0)
@@ -41,9 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     from profanity_check import predict_prob
 
     from modkit import data, model
+    from modkit.labels import schema_for
 
-    td = model.gather("labels", "seeds", seed=args.seed)
-    civ = td.civility.reset_index(drop=True)
+    CIVILITY, TOPIC = _tasks()
+
+    td = model.gather(schema_for(ROOT / "labels"), ROOT / "labels", [ROOT / "seeds"], seed=args.seed)
+    civ = td.examples["civility"].reset_index(drop=True)
     rng = np.random.default_rng(args.seed)
     public = civ["source"] != "seed-labels"
     held = public.to_numpy() & (rng.random(len(civ)) < 0.2)
@@ -53,13 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     lexicon = data.load_lexicon()
     t0 = time.perf_counter()
     # balanced thresholds from out-of-fold predictions on the training split, as `modkit train` does
-    P, classes = model.out_of_fold(lambda: model.civility_pipeline(lexicon, args.seed), train, y,
+    P, classes = model.out_of_fold(lambda: model.task_pipeline(CIVILITY, lexicon, len(train), args.seed), train, y,
                                    train["group"].to_numpy(), w, args.seed)
     thr_abusive, _ = model.choose_threshold(y == "abusive", P[:, classes.index("abusive")],
-                                            model.PROFILES["balanced"]["ABUSIVE"])
+                                            CIVILITY.flags[0].precision["balanced"])
     p_unc_oof = P[:, classes.index("uncivil")] + P[:, classes.index("abusive")]
-    thr_uncivil, _ = model.choose_threshold(y != "civil", p_unc_oof, model.PROFILES["balanced"]["UNCIVIL"])
-    pipe = model.civility_pipeline(lexicon, args.seed).fit(train, y, clf__sample_weight=w)
+    thr_uncivil, _ = model.choose_threshold(y != "civil", p_unc_oof, CIVILITY.flags[1].precision["balanced"])
+    pipe = model.task_pipeline(CIVILITY, lexicon, len(train), args.seed).fit(train, y, clf__sample_weight=w)
     fit_s = time.perf_counter() - t0
     p = pipe.predict_proba(test)
     cls = [str(c) for c in pipe.classes_]

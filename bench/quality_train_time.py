@@ -26,6 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 
+def _tasks():
+    from modkit.labels import schema_for as _sf
+    from modkit.tasks import Registry
+
+    reg = Registry.from_schema(_sf(ROOT / "labels"))
+    return reg.task("civility"), reg.task("topic")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=100_000)
@@ -34,9 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     from modkit import data, model
+    from modkit.labels import schema_for
 
-    td = model.gather("labels", "seeds", seed=args.seed)
-    civ = td.civility.reset_index(drop=True)
+    CIVILITY, TOPIC = _tasks()
+
+    td = model.gather(schema_for(ROOT / "labels"), ROOT / "labels", [ROOT / "seeds"], seed=args.seed)
+    civ = td.examples["civility"].reset_index(drop=True)
     rng = np.random.default_rng(args.seed)
     extra = max(0, args.rows - len(civ))
     parts = [civ]
@@ -53,11 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     w = model.balanced_weights(big["civility"], big["source"])
     lexicon = data.load_lexicon()
     t = time.perf_counter()
-    model.civility_pipeline(lexicon, args.seed).fit(big, y, clf__sample_weight=w)
+    model.task_pipeline(CIVILITY, lexicon, len(big), args.seed).fit(big, y, clf__sample_weight=w)
     civ_s = time.perf_counter() - t
-    top = td.topic
+    top = td.examples["topic"]
     t = time.perf_counter()
-    model.topic_pipeline(lexicon, args.seed).fit(top, top["topic"].to_numpy().astype(str))
+    model.task_pipeline(TOPIC, lexicon, len(top), args.seed).fit(top, top["topic"].to_numpy().astype(str))
     top_s = time.perf_counter() - t
     res = {"rows": len(big), "real_rows": len(civ), "civility_fit_s": round(civ_s, 1),
            "topic_fit_s": round(top_s, 1), "total_s": round(civ_s + top_s, 1)}

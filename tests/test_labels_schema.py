@@ -42,6 +42,11 @@ def test_unknown_value_message_names_the_task_and_allowed_values():
 
 def test_team_adds_a_task_renames_a_value_and_remaps_keys(tmp_path):
     text = DEFAULT_SCHEMA_TOML.replace('name = "off", key = "2"', 'name = "offtopic", key = "x"')
+    # a renamed value must be renamed in the flags that stand for it too: one clear message if not
+    (tmp_path / "schema.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"tasks\.topic\.flags\[1\]\.values: unknown topic value 'off'"):
+        load_schema(tmp_path)
+    text = text.replace('values = ["off"]', 'values = ["offtopic"]')
     text += '''
 [tasks.spam]
 question = "Spam?"

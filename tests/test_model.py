@@ -13,7 +13,7 @@ import pytest
 from modkit import data, model
 from modkit.errors import ModkitError
 from modkit.features import TextStats, TextTfidf, ThreadContext, comment_frame
-from modkit.labels import LabelEvent, LabelStore
+from modkit.labels import LabelEvent, LabelStore, schema_for
 from modkit.threads import read
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +35,15 @@ def test_grouped_folds_never_put_a_group_on_both_sides(seed):
 
 
 def test_grouped_folds_keep_the_seed_pages_whole_in_the_real_training_data():
-    td = model.gather("labels", "seeds", limit=300, seed=0)
-    for df, task in ((td.civility, "civility"), (td.topic, "topic")):
+    td = model.gather(schema_for("labels"), "labels", ["seeds"], limit=300, seed=0)
+    for task in ("civility", "topic"):
+        df = td.examples[task]
         y, g = df[task].to_numpy(), df["group"].to_numpy()
         for train, test in model.grouped_folds(y, g, seed=0):
             assert not set(g[train]) & set(g[test])
     # every synthetic placement lives in the group of the page it was placed on
-    syn = td.topic[td.topic["synthetic"]]
+    top = td.examples["topic"]
+    syn = top[top["synthetic"]]
     assert len(syn) and (syn["group"] == "page:" + syn["doc"]).all()
 
 
@@ -53,7 +55,7 @@ def test_importers_map_onto_the_tasks_and_keep_the_source():
     dv = data.load_davidson()
     assert set(dv["civility"]) == {"civil", "uncivil", "abusive"}
     assert not dv["text"].str.contains(r"^RT @|&amp;", regex=True).any()
-    assert (dv["topic"] == "").all() and (dv["stance"] == "").all()
+    assert "topic" not in dv.columns and "stance" not in dv.columns  # says nothing about them
 
 
 def test_evaluation_only_and_unknown_corpora_are_refused():
@@ -64,8 +66,9 @@ def test_evaluation_only_and_unknown_corpora_are_refused():
 
 
 def test_seed_labels_resolve_from_the_label_store_with_their_sources():
-    td = model.gather("labels", "seeds", limit=50)
-    seeds = td.civility[td.civility["source"] == "seed-labels"]
+    td = model.gather(schema_for("labels"), "labels", ["seeds"], limit=50)
+    civ = td.examples["civility"]
+    seeds = civ[civ["source"] == "seed-labels"]
     assert len(seeds) >= 30  # the gold labels of the seed comments
     assert td.label_sources.get("manual", 0) > 0
 
@@ -112,16 +115,20 @@ def test_train_prints_the_evaluation_and_writes_a_complete_card(modkit, tmp_path
     assert r1.returncode == 0, r1.stderr
     card = json.loads((tmp_path / "a" / "model_card.json").read_text(encoding="utf-8"))
     for key in ("sha256", "python_version", "sklearn_version", "modkit_version", "counts", "metrics",
-                "thresholds", "profiles", "label_schema", "data_sources", "label_events_by_source", "synthetic"):
+                "thresholds", "profiles", "tasks", "data_sources", "label_events_by_source", "synthetic"):
         assert key in card, key
-    assert card["label_schema"]["civility"] == ["civil", "uncivil", "abusive"]
+    tasks = {t["name"]: t for t in card["tasks"]}
+    assert tasks["civility"]["values"] == ["civil", "uncivil", "abusive"]
+    assert [f["code"] for f in tasks["civility"]["flags"]] == ["ABUSIVE", "UNCIVIL"]
     civ = card["metrics"]["civility"]
-    assert {"all", "by_source", "seed_labels", "no_lexicon_word", "flags"} <= set(civ)
+    assert {"all", "by_source", "flags", "mean_score_of_negatives_by_source"} <= set(civ)
+    assert "seed-labels" in civ["by_source"] and "no_lexicon_word" in civ["flags"]["UNCIVIL"]
     assert civ["all"]["confusion_matrix"] and civ["all"]["per_class"]["abusive"]["pr_auc"] is not None
-    assert "seed_labels" in card["metrics"]["topic"]
-    assert card["metrics"]["bias_identity_madlibs"]["lowest_term"]
+    assert "real" in card["metrics"]["topic"]
+    bias = card["metrics"]["bias_identity_madlibs"]["flags"]["UNCIVIL"]
+    assert bias["lowest"]["bpsn_auc"]["term"] and {"subgroup_auc", "bpsn_auc", "bnsp_auc"} <= set(bias["per_term"]["gay"])
     assert card["counts"]["civility"]["seed-labels"]
-    assert "seed labels alone" in r1.stderr and "identity-madlibs" in r1.stderr
+    assert "source seed-labels" in r1.stderr and "identity-madlibs" in r1.stderr
     m = model.load_model(tmp_path / "a")
     assert m.card["sha256"] == card["sha256"]
     t = m.thresholds
@@ -130,7 +137,7 @@ def test_train_prints_the_evaluation_and_writes_a_complete_card(modkit, tmp_path
 
 def test_the_same_seed_gives_a_byte_identical_model_file(tmp_path):
     for name in ("a", "b"):
-        m = model.train(labels="labels", pages="seeds", limit=120, small=True, evaluate=False, seed=5, name="x")
+        m = model.train(labels="labels", pages=["seeds"], limit=120, small=True, evaluate=False, seed=5, name="x")
         model.save(m, tmp_path / name)
     assert (tmp_path / "a" / "model.joblib").read_bytes() == (tmp_path / "b" / "model.joblib").read_bytes()
 
@@ -159,4 +166,5 @@ def test_the_shipped_model_is_small_and_loads(tmp_path):
     assert (SHIPPED / "model.joblib").stat().st_size < 15_000_000
     m = model.load_model(SHIPPED)
     assert {"civility", "topic"} <= set(m.pipelines)
-    assert m.card["metrics"]["bias_identity_madlibs"]["roc_auc"] > 0.5
+    assert m.card["metrics"]["bias_identity_madlibs"]["flags"]["UNCIVIL"]["roc_auc"] > 0.5
+    assert [f.code for f in m.registry.flags][:3] == ["ABUSIVE", "UNCIVIL", "OFF_TOPIC"]

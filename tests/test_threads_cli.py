@@ -55,8 +55,9 @@ def test_jsonl_to_stdout_is_clean_data(modkit, seeds):
         "id": "c2a04e9409aeb", "doc": "000_0ea86afeb990cb41", "parent_id": "cd6e10b388724", "depth": 1,
         "position": 2, "author": "sRA", "timestamp": "2012-11-28T02:24", "text": "",
         "title": "What Russia wants from Obama", "source": "seeds/000_0ea86afeb990cb41.txt",
-        "sha256": rows[0]["sha256"], "declared": 6, "found": 6,
+        "sha256": rows[0]["sha256"], "declared": 6, "found": 6, "article": "",
     }
+    assert len(rows[0]["article"]) > 200  # the article rides on each thread's first comment only
     # the notes about pages without comments and the count warnings stay on stderr
     assert "no comment section" in r.stderr and r.stderr.count("warning:") == 2
 

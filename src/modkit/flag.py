@@ -29,11 +29,11 @@ import pandas as pd
 
 from modkit.csvsafe import neutralise
 from modkit.errors import ModkitError
-from modkit.features import STOP_WORDS, TextStats, TextTfidf, ThreadContext, comment_frame, lexicon_hits
+from modkit.features import STOP_WORDS, TextStats, TextTfidf, comment_frame, lexicon_hits
 from modkit.identity import NEVER_A_REASON
 from modkit.labels import text_sha
 from modkit.model import TrainedModel, flag_scores, load_model
-from modkit.tasks import PROFILES, FlagSpec, Registry
+from modkit.tasks import PROFILES, Registry
 
 NEAR_REPEAT = 0.9
 CONTEXT_CHARS = 160
@@ -130,11 +130,11 @@ def score_batch(frame: pd.DataFrame, model: TrainedModel, profile: str = "balanc
     out = pd.DataFrame({"comment_id": frame["comment_id"], "doc": frame["doc"]})
     for col in reg.score_columns:
         v = scores[col]
-        out[col] = np.round(v, 4) if v.dtype.kind == "f" else np.asarray(v, dtype=object)
+        out[col] = v if v.dtype.kind == "f" else np.asarray(v, dtype=object)  # unrounded: the CSV rounds
     out["flags"] = flags
     out["reasons"] = reasons
-    out["priority"] = np.round(priority, 4)
-    out["uncertainty"] = np.round(unc, 4)
+    out["priority"] = priority
+    out["uncertainty"] = unc
     for col in ("parent_id", "depth", "author", "timestamp", "text", "article", "parent_text"):
         out[col] = frame[col].to_numpy()
     return out
@@ -553,14 +553,14 @@ __all__ = [
     "FLAGS",
     "SCORE_COLUMNS",
     "FlagResult",
-    "csv_columns",
-    "score_batch",
-    "score_columns",
     "PageSummary",
     "class_margin_uncertainty",
+    "csv_columns",
     "flag",
     "neutralise",
     "read_csv",
     "score",
+    "score_batch",
+    "score_columns",
     "uncertainty",
 ]

@@ -693,7 +693,7 @@ def summary_lines(m: TrainedModel) -> list[str]:
                 bin_line(f"flag {code}, real examples without any lexicon word", fr["no_lexicon_word"])
         for code, by in rep.get("mean_score_of_negatives_by_source", {}).items():
             lines.append(f"shortcut check {code}: mean score of examples it should not flag, by source {by}")
-    for name, why in m.card.get("skipped", {}).items():
+    for why in m.card.get("skipped", {}).values():
         lines.append(f"== {why}")
     bias = c.get("bias_identity_madlibs")
     if bias and "flags" in bias:
@@ -713,16 +713,16 @@ __all__ = [
     "DEFAULT_DATA",
     "PROFILES",
     "TrainedModel",
-    "flag_scores",
-    "task_pipeline",
-    "value_score",
     "balanced_weights",
     "choose_threshold",
     "comment_frame",
+    "flag_scores",
     "grouped_folds",
     "load_model",
     "save",
     "summary_lines",
+    "task_pipeline",
     "train",
+    "value_score",
 ]
 _ = comment_frame  # re-exported for notebook users

@@ -121,8 +121,18 @@ def _decode(path: Path, data: bytes) -> tuple[str, str]:
 
 
 def _sniff_delimiter(text: str) -> str:
-    """The delimiter of the header line: the most frequent of ``,`` ``;`` and tab in it."""
+    """The delimiter of the header line: ``,`` ``;`` or tab.
+
+    A header with quoted names is read by ``csv.Sniffer``, which skips delimiters inside quotes
+    (``"comment_id";"note, short"`` is ``;``). Otherwise, or when it cannot tell, the most
+    frequent of the three: on one unquoted line the Sniffer prefers ``,`` to a more frequent
+    ``;`` (``comment_id;decision;note (short, optional)`` would come out as ``,``)."""
     header = text.split("\n", 1)[0]
+    if '"' in header:
+        try:
+            return csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
+        except csv.Error:
+            pass
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","

@@ -2,9 +2,10 @@
 
 Agreement per task is computed on the comments labeled by at least two annotators:
 
-- **Cohen's kappa** for each pair of annotators, on the comments both labeled:
-  ``kappa = (p_o - p_e) / (1 - p_e)`` with ``p_o`` the observed agreement and ``p_e`` the
-  agreement expected from each annotator's own value frequencies (undefined when ``p_e = 1``).
+- **Cohen's kappa** (``sklearn.metrics.cohen_kappa_score``) for each pair of annotators, on
+  the comments both labeled: ``kappa = (p_o - p_e) / (1 - p_e)`` with ``p_o`` the observed
+  agreement and ``p_e`` the agreement expected from each annotator's own value frequencies
+  (undefined when ``p_e = 1``).
 - **Krippendorff's alpha** (nominal, the ``krippendorff`` package) over all annotators at once;
   it handles missing labels and more than two annotators.
 """
@@ -23,19 +24,16 @@ from modkit.labels.store import LabelEvent, LabelStore
 
 
 def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float:
-    """Cohen's kappa of two equally long label sequences; NaN when undefined (chance agreement
-    is 1, e.g. both annotators always gave the same single value) or when empty."""
+    """Cohen's kappa of two equally long label sequences (``sklearn.metrics.cohen_kappa_score``);
+    NaN when undefined (chance agreement is 1: both annotators always gave the same single
+    value) or when empty."""
     if len(a) != len(b):
         raise ValueError("cohen_kappa: sequences differ in length")
-    n = len(a)
-    if n == 0:
+    if len(a) == 0 or len(set(a) | set(b)) == 1:  # p_e = 1 exactly when one value is used overall
         return math.nan
-    p_o = sum(x == y for x, y in zip(a, b)) / n
-    ca, cb = Counter(a), Counter(b)
-    p_e = sum(ca[v] * cb[v] for v in set(ca) | set(cb)) / (n * n)
-    if p_e >= 1.0:
-        return math.nan
-    return (p_o - p_e) / (1.0 - p_e)
+    from sklearn.metrics import cohen_kappa_score
+
+    return float(cohen_kappa_score(list(a), list(b)))
 
 
 def krippendorff_alpha(units: Sequence[Mapping[str, str]], annotators: Sequence[str]) -> float:

@@ -69,7 +69,7 @@ class ContextPanel(Static):
         chain = thread.ancestors(comment)
         t = Text()
         if not chain:
-            t.append("top-level comment: stance is toward the article", style="dim")
+            t.append("top-level comment: it answers the article", style="dim")
             self.update(t)
             return
         hidden = len(chain) - max_parents
