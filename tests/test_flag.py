@@ -136,7 +136,7 @@ def test_tab_and_carriage_return_cells_are_neutralised_by_the_csv_writer(seeds):
     frame.loc[1, "text"] = "\r=2"
     frame.loc[2, "author"] = "@admin"
     scored = flag_api.score(frame, load_model(SHIPPED), explain="all")
-    rows = list(flag_api.csv_rows(scored, "m"))
+    rows = list(flag_api.csv_rows(scored, "m", load_model(SHIPPED).registry))
     col = list(flag_api.CSV_COLUMNS)
     texts = {r[col.index("comment_id")]: r for r in rows}
     assert texts[frame.loc[0, "comment_id"]][col.index("text")] == "'\tTAB=1"

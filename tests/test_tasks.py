@@ -236,7 +236,7 @@ def test_a_spam_task_added_to_the_schema_goes_through_label_train_flag_review_an
             return text
 
     screen = asyncio.run(look())
-    assert "spam" in screen and "[y] yes" in screen and "[x] no" in screen
+    assert "spam" in screen and "[y]yes" in screen and "[x]no" in screen
 
     comments = [c for t in threads.read(ROOT / "seeds") for c in t.comments]
     # spam = the longest comments (an arbitrary but learnable rule: a few labels teach it)

@@ -323,8 +323,9 @@ def topic_placements(public: pd.DataFrame, threads: Sequence, task: str, values:
 
     The labelled comments under their own articles are the real on/off examples. All
     placements are marked ``synthetic`` (never part of a figure on real labels) and grouped by
-    the page they are placed on. Works for any site: nothing here knows what the pages are
-    about.
+    the page they are placed on. Each source gives on and off in the same proportion
+    (``n_off`` : ``n_on``), so the corpus cannot stand in for the label. Works for any site:
+    nothing here knows what the pages are about.
     """
     on_value, off_value = values
     rng = np.random.default_rng(seed)
@@ -335,12 +336,12 @@ def topic_placements(public: pd.DataFrame, threads: Sequence, task: str, values:
     words = [_content_words(t) for t in texts]
     page_words = [_content_words(f"{p.title}\n{p.article}") for p in pages]
     order = rng.permutation(len(texts))
-    rows = []
-    want = {off_value: n_off, on_value: n_on}
-    got = {off_value: 0, on_value: 0}
+    sources = public["source"].astype(str).to_numpy()
+    # First place every text and say what it would be; then take the same share of on and off
+    # from each source, so the corpus a text comes from (tweets share fewer words with a news
+    # article than news comments do) cannot stand in for the label.
+    placed: dict[str, dict[str, list[tuple[int, int, Any, int]]]] = {}
     for k, i in enumerate(order):
-        if got[off_value] >= n_off and got[on_value] >= n_on:
-            break
         if len(texts[i]) < 20:
             continue
         pi = int(rng.integers(len(pages)))
@@ -355,18 +356,25 @@ def topic_placements(public: pd.DataFrame, threads: Sequence, task: str, values:
             value = on_value
         else:
             continue
-        if got[value] >= want[value]:
-            continue
-        got[value] += 1
-        src = public.iloc[int(i)]
-        article = f"{page.title}\n{page.article}" if page.title else page.article
-        rows.append({
-            "comment_id": f"syn-{src['comment_id']}", "doc": page.doc,
-            "parent_id": parent.id if parent else "", "depth": parent.depth + 1 if parent else 0,
-            "position": len(page.comments) + k + 1, "author": f"synthetic-{k}", "timestamp": "",
-            "text": texts[i], "article": article, "parent_text": parent.text if parent else "",
-            "parent_author": parent.author if parent else "", task: value,
-            "source": f"synthetic:{src['source']}", "source_id": str(src["source_id"]),
-            "group": f"page:{page.doc}", "synthetic": True,
-        })
+        placed.setdefault(sources[i], {off_value: [], on_value: []})[value].append((k, int(i), parent, pi))
+    n_src = max(1, len(placed))
+    rows = []
+    for src_name in sorted(placed):
+        cand = placed[src_name]
+        # the largest take with off:on = n_off:n_on that this source can give, within its share
+        scale = min(1.0, len(cand[off_value]) / max(1, n_off / n_src), len(cand[on_value]) / max(1, n_on / n_src))
+        for value, n in ((off_value, n_off), (on_value, n_on)):
+            for k, i, parent, pi in cand[value][:int(n / n_src * scale)]:
+                page = pages[pi]
+                src = public.iloc[i]
+                article = f"{page.title}\n{page.article}" if page.title else page.article
+                rows.append({
+                    "comment_id": f"syn-{src['comment_id']}", "doc": page.doc,
+                    "parent_id": parent.id if parent else "", "depth": parent.depth + 1 if parent else 0,
+                    "position": len(page.comments) + k + 1, "author": f"synthetic-{k}", "timestamp": "",
+                    "text": texts[i], "article": article, "parent_text": parent.text if parent else "",
+                    "parent_author": parent.author if parent else "", task: value,
+                    "source": f"synthetic:{src['source']}", "source_id": str(src["source_id"]),
+                    "group": f"page:{page.doc}", "synthetic": True,
+                })
     return _finish(pd.DataFrame(rows, columns=[*EXAMPLE_COLUMNS, task]), (task,))

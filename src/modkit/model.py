@@ -602,19 +602,21 @@ def save(m: TrainedModel, out: str | Path) -> Path:
     return out
 
 
+def shipped_model_dir() -> Path:
+    """The default model that ships in the source checkout (``models/default`` beside ``src/``);
+    the CLI falls back to it when ``--model`` is left at its default and the current folder has
+    none. The library itself never loads a model it was not given."""
+    return Path(__file__).resolve().parents[2] / "models" / "default"
+
+
 def _model_paths(path: str | Path) -> tuple[Path, Path]:
     p = Path(path)
-    if not p.exists() and p == Path("models/default"):
-        # the shipped model, when modkit runs outside the checkout's root
-        shipped = Path(__file__).resolve().parents[2] / "models" / "default"
-        if shipped.is_dir():
-            p = shipped
     if p.suffix == ".joblib":
         return p, p.with_name(CARD_FILE)
     return p / MODEL_FILE, p / CARD_FILE
 
 
-def load_model(path: str | Path = "models/default") -> TrainedModel:
+def load_model(path: str | Path) -> TrainedModel:
     """Load a saved model after checking it: the joblib's sha256 must match its model card, and
     the card's Python (major.minor), scikit-learn and modkit versions must match these.
     Raises one clear :class:`ModkitError` otherwise. Only load models you trust: unpickling

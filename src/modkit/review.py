@@ -1,9 +1,9 @@
 """Review: moderators' decisions on flagged CSVs, back into labels and a decision log.
 
 >>> from modkit import review
->>> result = review.import_review(["flagged.csv"], reviewer="ana")    # validate, then write
+>>> result = review.import_review(["flagged.csv"], "ana", pages="seeds/", labels="labels")  # validate, write
 >>> result.decisions, result.events, result.already
->>> review.stats()                                                     # precision per flag, ...
+>>> review.stats("labels")                                            # precision per flag, ...
 
 A flagged CSV (written by ``modkit flag``) comes back from LibreOffice, Excel or Google Sheets
 with a BOM, CRLF line ends, ``;`` or tab as delimiter, columns reordered or added, rows deleted,
@@ -555,7 +555,7 @@ class DecisionLog:
     store; a torn last line is reported and skipped by readers.
     """
 
-    def __init__(self, labels: str | Path = "labels") -> None:
+    def __init__(self, labels: str | Path) -> None:
         self.path = Path(labels) / DECISION_LOG
 
     def append(self, records: Sequence[Mapping[str, object]]) -> int:
@@ -602,8 +602,8 @@ def now_iso() -> str:
 
 
 def plan_review(
-    files: Iterable[str | Path], reviewer: str, *, pages: str | Path | Iterable[str | Path] = "seeds",
-    labels: str | Path = "labels",
+    files: Iterable[str | Path], reviewer: str, *, pages: str | Path | Iterable[str | Path],
+    labels: str | Path,
 ) -> tuple[list[Decision], list[RowProblem], int]:
     """Read and validate review CSVs without writing: ``(decisions, problems, unreviewed)``."""
     check_annotator(reviewer)
@@ -621,7 +621,7 @@ def plan_review(
 
 
 def record_decisions(
-    decisions: Sequence[Decision], labels: str | Path = "labels", time: str | None = None,
+    decisions: Sequence[Decision], labels: str | Path, time: str | None = None,
 ) -> ReviewResult:
     """Write validated decisions: label events first, then the decision log (so a crash in
     between is repaired by importing again).
@@ -664,8 +664,8 @@ def record_decisions(
 
 
 def import_review(
-    files: Iterable[str | Path], reviewer: str, *, pages: str | Path | Iterable[str | Path] = "seeds",
-    labels: str | Path = "labels", skip_invalid: bool = False, time: str | None = None,
+    files: Iterable[str | Path], reviewer: str, *, pages: str | Path | Iterable[str | Path],
+    labels: str | Path, skip_invalid: bool = False, time: str | None = None,
 ) -> ReviewResult:
     """Import moderators' decisions from flagged CSVs into ``labels`` (label events + decision log).
 
@@ -721,7 +721,7 @@ class ReviewStats:
         }
 
 
-def stats(labels: str | Path = "labels") -> ReviewStats:
+def stats(labels: str | Path) -> ReviewStats:
     """Per flag: rows reviewed, approve/reject/escalate, precision, most common corrections
     (each reviewer's latest decision per comment counts; notes do not); per reviewer: latest
     decisions by kind, plus every note;

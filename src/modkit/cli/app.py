@@ -6,6 +6,7 @@ from typing import Annotated
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -88,3 +89,29 @@ def _main(
 ) -> None:
     """modkit: moderation toolkit for comment threads."""
     _state["verbose"] = verbose
+
+
+DEFAULT_MODEL = Path("models/default")
+DEFAULT_DATA_DIR = Path("data")
+
+
+def data_path(path: Path) -> Path:
+    """``--data-dir``: the folder given; left at its default and missing here, the ``data/`` of
+    modkit's source checkout (the public corpora ship there with their licences)."""
+    if path == DEFAULT_DATA_DIR and not path.exists():
+        from modkit.data import data_root
+
+        return data_root(None)
+    return path
+
+
+def model_path(path: Path) -> Path:
+    """``--model``: the folder given; left at its default and missing here, the model that
+    ships in modkit's source checkout (so `modkit flag` works from any folder)."""
+    if path == DEFAULT_MODEL and not path.exists():
+        from modkit.model import shipped_model_dir
+
+        shipped = shipped_model_dir()
+        if shipped.is_dir():
+            return shipped
+    return path

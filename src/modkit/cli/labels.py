@@ -108,6 +108,9 @@ def label_cmd(
 
 def _uncertainty(corpus: L.Corpus, model_dir: Path) -> dict[str, float]:
     """The trained model's uncertainty per comment id (needs `modkit train`)."""
+    from modkit.cli.app import model_path
+
+    model_dir = model_path(model_dir)
     no_model = f"--order uncertain: no trained model in {model_dir} (run `modkit train` first)"
     if not Path(model_dir).exists():
         raise ModkitError(no_model)

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from modkit.cli.app import app, command, err, warn
+from modkit.cli.app import app, command, data_path, err, model_path, warn
 from modkit.errors import ModkitError
 from modkit.tasks import PROFILES
 
@@ -34,7 +34,7 @@ def train_cmd(
     from modkit import model as model_api
 
     chosen = tuple(data) if data else model_api.DEFAULT_DATA
-    m = model_api.train(labels=labels, pages=pages or ["seeds"], data=chosen, seed=seed, data_dir=data_dir,
+    m = model_api.train(labels=labels, pages=pages or ["seeds"], data=chosen, seed=seed, data_dir=data_path(data_dir),
                         name=out.name, limit=limit, evaluate=not no_eval, small=small,
                         progress=lambda s: err.print(s, highlight=False, markup=False))
     for w in m.card.get("warnings", []):
@@ -80,7 +80,7 @@ def flag_cmd(
     with Progress(TextColumn("flagging"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
                   TimeRemainingColumn(), console=err, transient=True, disable=n_pages < 20) as bar:
         task = bar.add_task("flag", total=n_pages)
-        result = flag_api.flag(sources, model, out, all=all_rows, profile=profile.value, thresholds=thresholds,
+        result = flag_api.flag(sources, model_path(model), out, all=all_rows, profile=profile.value, thresholds=thresholds,
                                queue=queue, jobs=jobs, progress=lambda done, total: bar.update(task, completed=done))
     for p in result.problems:
         err.print(f"error: {p}", highlight=False, markup=False)

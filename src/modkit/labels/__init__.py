@@ -1,7 +1,7 @@
 """Labels: the schema, the append-only store, batch import/export, agreement statistics.
 
 >>> from modkit import labels
->>> schema = labels.load_schema()                 # labels/schema.toml, or the package default
+>>> schema = labels.schema_for("labels")          # labels/schema.toml, or the package default
 >>> corpus = labels.Corpus.read("seeds/")         # the comments to label, by id
 >>> store = labels.LabelStore("labels")           # labels/<annotator>.jsonl
 >>> labels.set_labels(store, schema, corpus, "cd6e10b388724", ["civility=civil"], annotator="me")

@@ -186,11 +186,11 @@ class SchemaError(ModkitError):
     """The schema file is not valid; the message names the file and the field."""
 
 
-def default_schema_path(root: str | Path = "labels") -> Path:
+def default_schema_path(root: str | Path) -> Path:
     return Path(root) / "schema.toml"
 
 
-def schema_for(root: str | Path = "labels") -> Schema:
+def schema_for(root: str | Path) -> Schema:
     """The schema of a labels folder: ``<root>/schema.toml`` if present, else the default
     (also when the folder does not exist yet)."""
     path = default_schema_path(root)
@@ -200,14 +200,12 @@ def schema_for(root: str | Path = "labels") -> Schema:
 def load_schema(path: str | Path | None = None) -> Schema:
     """Read and validate a schema file.
 
-    ``path=None`` reads ``labels/schema.toml`` when it exists, else the package default. A
-    folder means ``<folder>/schema.toml`` (falling back to the default when absent). An
-    explicit file that does not exist is an error.
+    ``path=None`` is the package default schema (:data:`DEFAULT_SCHEMA_TOML`). A folder means
+    ``<folder>/schema.toml`` (falling back to the default when absent). An explicit file that
+    does not exist is an error.
     """
     if path is None:
-        path = default_schema_path()
-        if not path.is_file():
-            return parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
+        return parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
     path = Path(path)
     if path.is_dir():
         inner = default_schema_path(path)

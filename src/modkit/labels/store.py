@@ -87,7 +87,7 @@ Key = tuple[str, str, str]  # (comment_id, task, annotator)
 class LabelStore:
     """All label files under one folder (default ``labels/``)."""
 
-    def __init__(self, root: str | Path = "labels") -> None:
+    def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
     # -- writing ------------------------------------------------------------------------------

@@ -42,8 +42,8 @@ class ReviewApp(App):
     TITLE = "modkit review"
     BINDINGS = [Binding("ctrl+c", "quit", "quit", show=False, priority=True)]  # noqa: RUF012 (Textual API)
 
-    def __init__(self, file: str | Path, reviewer: str, pages: str | Path | Iterable[str | Path] = "seeds",
-                 labels: str | Path = "labels") -> None:
+    def __init__(self, file: str | Path, reviewer: str, pages: str | Path | Iterable[str | Path],
+                 labels: str | Path) -> None:
         super().__init__()
         from modkit.labels.store import check_annotator
 
@@ -230,8 +230,8 @@ class ReviewApp(App):
         self.refresh_view()
 
 
-def run_review_app(file: str | Path, reviewer: str, pages: str | Path | Iterable[str | Path] = "seeds",
-                   labels: str | Path = "labels") -> review.ReviewResult:
+def run_review_app(file: str | Path, reviewer: str, pages: str | Path | Iterable[str | Path],
+                   labels: str | Path) -> review.ReviewResult:
     """Open the review screen in this terminal; returns what was recorded."""
     app = ReviewApp(file, reviewer, pages=pages, labels=labels)
     app.run()
