@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from modkit import data
-from modkit.embedding import TextEmbedding, load_table
+from modkit.embedding import TextEmbedding, load_table, sif_weights
 from modkit.features import TextStats, TextTfidf, count_tokens, lexicon_hits, word_of
 
 DATA = ROOT / "data"
@@ -57,6 +57,26 @@ def restricted_table(texts: list[str], out: Path) -> Path:
     blob = "\n".join(tab.words[i] for i in keep).encode("utf-8")
     np.savez_compressed(out, vectors=tab.vectors[keep].astype(np.float16), words=np.frombuffer(blob, dtype=np.uint8))
     return out
+
+
+def sif_sweep(cc: pd.DataFrame, tr: np.ndarray, te: np.ndarray, y: np.ndarray, nolex_all: np.ndarray,
+              seed: int, coefficients: list[float | None]) -> list[dict]:
+    """(b) with the table's rows re-weighted by other SIF coefficients (None: no weighting): the
+    shipped weights are divided out (rows are in rank order, the coefficient is in the metadata)."""
+    tab = load_table()
+    base = tab.vectors.astype(np.float64) / sif_weights(len(tab), tab.meta["sif_coefficient"])[:, None]
+    blob = np.frombuffer("\n".join(tab.words).encode("utf-8"), dtype=np.uint8)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for a in coefficients:
+            V = base if a is None else base * sif_weights(len(tab), a)[:, None]
+            path = Path(tmp) / f"sif-{a}.npz"
+            np.savez(path, vectors=V.astype(np.float32), words=blob)
+            E = TextEmbedding(table=path).fit(None).transform(cc)
+            row = fit_eval(f"(b) embedding, sif={a}", [E[tr]], [E[te]], y[tr], y[te], nolex_all[te], seed,
+                           Cs=np.logspace(-3, 2, 11).tolist())  # wider: strong weighting wants a small C
+            rows.append({"sif_coefficient": a, **row})
+    return rows
 
 
 def transformer_vectors(texts: list[str], threads: int = 2, batch: int = 64) -> np.ndarray:
@@ -96,7 +116,7 @@ def transformer_vectors(texts: list[str], threads: int = 2, batch: int = 64) -> 
 
 
 def fit_eval(name: str, blocks_train: list, blocks_test: list, y_train: np.ndarray, y_test: np.ndarray,
-             nolex: np.ndarray, seed: int) -> dict:
+             nolex: np.ndarray, seed: int, Cs: list[float] = CS) -> dict:
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
@@ -104,7 +124,7 @@ def fit_eval(name: str, blocks_train: list, blocks_test: list, y_train: np.ndarr
     Xtr = sp.hstack([sp.csr_matrix(b) for b in blocks_train], format="csr")
     Xte = sp.hstack([sp.csr_matrix(b) for b in blocks_test], format="csr")
     t0 = time.perf_counter()
-    clf = LogisticRegressionCV(Cs=CS, cv=StratifiedKFold(5, shuffle=True, random_state=seed), scoring="roc_auc",
+    clf = LogisticRegressionCV(Cs=Cs, cv=StratifiedKFold(5, shuffle=True, random_state=seed), scoring="roc_auc",
                                max_iter=3000, n_jobs=2, random_state=seed)
     clf.fit(Xtr, y_train)
     p = clf.predict_proba(Xte)[:, 1]
@@ -141,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--transformer-reference", action="store_true",
                     help="also the full transformer's sentence embeddings (needs torch; slow)")
+    ap.add_argument("--sif-sweep", action="store_true",
+                    help="only (b) under other SIF weightings -> bench/results/embedding_sif_sweep.json")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "embedding_quality.json")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -156,6 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     train, test = cc.iloc[tr].reset_index(drop=True), cc.iloc[te].reset_index(drop=True)
     y_train, y_test = y[tr], y[te]
     nolex = np.array([not lexicon_hits(t, lexset) for t in test["text"]])
+    if args.sif_sweep:
+        nolex_all = np.array([not lexicon_hits(t, lexset) for t in cc["text"]])
+        rows = sif_sweep(cc, tr, te, y, nolex_all, args.seed, [1e-4, 1e-3, 1e-2, 0.1, 1.0, None])
+        out = args.json.with_name("embedding_sif_sweep.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"split_seed": args.seed, "results": rows}, indent=2) + "\n", encoding="utf-8")
+        for r in rows:
+            print(f"sif={r['sif_coefficient']!s:8} test AUC {r['test_auc']:.4f}  no-lex {r['test_auc_no_lexicon_word']:.4f}")
+        return 0
     print(f"civil comments: {len(train)} train, {len(test)} test ({nolex.sum()} with no lexicon word); "
           f"share not civil {y.mean():.3f}", file=sys.stderr)
 

@@ -76,7 +76,7 @@ def test_the_default_schema_is_the_three_default_tasks_and_their_flags():
     ('{ code = "SPAM", values = ["maybe"] , meaning = "m" }', r"tasks\.spam\.flags\[1\]\.values: unknown spam value 'maybe'"),
     ('{ code = "spam", values = ["yes"], meaning = "m" }', r"tasks\.spam\.flags\[1\]\.code: 'spam': a flag code is an upper-case word"),
     ('{ code = "SPAM", values = ["yes"] }', r"tasks\.spam\.flags\[1\]\.meaning: missing"),
-    ('{ code = "SPAM", values = ["yes"], meaning = "m", precision = { balanced = 1.5 } }', r"precision\.balanced: 1\.5"),
+    ('{ code = "SPAM", values = ["yes"], meaning = "m", precision = { balanced = 1.5 } }', r"precision\.balanced: 1\.5: a target precision above 0\.5"),
     ('{ code = "SPAM", values = ["yes"], meaning = "m", colour = "red" }', r"flags\[1\]\.colour: unknown field"),
     ('{ code = "ABUSIVE", values = ["yes"], meaning = "m" }', r"flag code 'ABUSIVE' is already used by task civility"),
     ('{ code = "SPAM", values = ["yes", "no"], meaning = "m" }', r"cannot stand for every value"),
@@ -310,3 +310,14 @@ def test_the_reviewed_spam_labels_train_the_next_model(tmp_path):
     assert label_values("approve", ("LINKS",), "", None, reg) == {"civility": "civil", "topic": "on", "spam": "no"}
     assert label_values("reject", ("ABUSIVE", "UNCIVIL"), "", None, reg) == {"civility": "abusive"}
     assert schema_for(tmp_path / "labels").task("spam").names == ("yes", "no")
+
+
+def test_profiles_mean_what_they_say_strict_does_not_flag_everything(modkit, tmp_path):
+    """At equal priors a threshold of 0 has precision 0.5, so a target of 0.5 flags every
+    comment: the schema refuses targets of 0.5 or less, and strict flags fewer than all 38."""
+    counts = {}
+    for prof in ("strict", "balanced", "lenient"):
+        r = modkit("flag", "seeds/", "--profile", prof, "-o", str(tmp_path / f"{prof}.csv"))
+        assert r.returncode == 0, r.stderr
+        counts[prof] = len(read_csv_rows(tmp_path / f"{prof}.csv")[1])
+    assert counts["lenient"] <= counts["balanced"] <= counts["strict"] < 38, counts

@@ -110,6 +110,13 @@ class EmbeddingTable:
         return self.embed_counts(*count_tokens(texts), normalize=normalize)
 
 
+def sif_weights(n: int, a: float) -> np.ndarray:
+    """model2vec's Zipf-based SIF weights of ``n`` words in frequency order: a / (a + p_r) with
+    p_r proportional to 1 / (r + 2) (how ``scripts/build_embedding.py`` scales the rows)."""
+    inv_rank = 1.0 / np.arange(2, n + 2, dtype=np.float64)
+    return a / (a + inv_rank / inv_rank.sum())
+
+
 def default_path() -> Path:
     """Where the shipped table lies (found through :mod:`importlib.resources`)."""
     return Path(str(resources.files("modkit").joinpath(*RESOURCE)))

@@ -72,7 +72,7 @@ values = [
 ]
 features = ["thread", "stats"]
 flags = [
-  { code = "OFF_TOPIC", values = ["off"], severity = 2, meaning = "shares little with its article and its parent", precision = { strict = 0.5, balanced = 0.7, lenient = 0.85 }, reject_codes = ["SPAM", "IRRELEVANT"] },
+  { code = "OFF_TOPIC", values = ["off"], severity = 2, meaning = "shares little with its article and its parent", precision = { strict = 0.6, balanced = 0.7, lenient = 0.85 }, reject_codes = ["SPAM", "IRRELEVANT"] },
   { code = "REPEAT_POST", rule = "REPEAT_POST", values = ["off"] },
   { code = "EMPTY", rule = "EMPTY", values = ["off"] },
 ]
@@ -376,8 +376,9 @@ def _model_settings(tname: str, traw: dict, names: tuple[str, ...], bad) -> dict
         for prof, p in praw.items():
             if prof not in PROFILES:
                 raise bad(f"{fpath}.precision.{prof}", f"unknown profile: expected one of {', '.join(PROFILES)}")
-            if not isinstance(p, int | float) or isinstance(p, bool) or not 0 < p <= 1:
-                raise bad(f"{fpath}.precision.{prof}", f"{p!r}: a target precision between 0 and 1")
+            if not isinstance(p, int | float) or isinstance(p, bool) or not 0.5 < p <= 1:
+                raise bad(f"{fpath}.precision.{prof}", f"{p!r}: a target precision above 0.5 and at most 1 "
+                          "(thresholds are chosen at equal priors, where flagging everything has precision 0.5)")
             prec[prof] = float(p)
         if not prec["strict"] <= prec["balanced"] <= prec["lenient"]:
             raise bad(f"{fpath}.precision", "strict <= balanced <= lenient (a stricter profile flags more)")
