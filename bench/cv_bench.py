@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 if importlib.util.find_spec("modkit") is None:
     sys.path.insert(1, str(ROOT / "src"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def civility_shape(root: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +85,7 @@ def run(name: str, y: np.ndarray, groups: np.ndarray, seeds: list[int]) -> dict[
             StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=s).split(np.zeros(len(y)), y, groups)),
     }
     classes, counts = np.unique(y, return_counts=True)
-    out: dict[str, object] = {"rows": int(len(y)), "groups": int(len(np.unique(groups))),
+    out: dict[str, object] = {"rows": len(y), "groups": len(np.unique(groups)),
                               "class_shares": {str(c): round(float(n) / len(y), 4) for c, n in zip(classes, counts)},
                               "methods": {}}
     for mname, fn in methods.items():
@@ -113,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "cv.json")
     args = ap.parse_args(argv)
-    import modkit
     import sklearn
+
+    import modkit
 
     seeds = [int(s) for s in args.seeds.split(",")]
     y, g = civility_shape(args.data)

@@ -43,8 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.synth import _AUTHORS, _FURNITURE, _comments  # noqa: E402  (page furniture and reply trees)
-from modkit.threads.seedpage import ambiguous_body_line, render_page  # noqa: E402
+from bench.synth import _AUTHORS, _FURNITURE, _comments
+
+from modkit.threads.seedpage import ambiguous_body_line, render_page
 
 #: The real comments (CC0); the copy in the repository's data/ is the same file.
 COMMENTS_CSV = Path("/work/shared/data/civil-comments-toxic-spans/comments.csv")

@@ -45,9 +45,9 @@ sys.path.insert(0, str(ROOT))
 if importlib.util.find_spec("modkit") is None:
     sys.path.insert(1, str(ROOT / "src"))
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 
 CSV = Path("/work/shared/data/civil-comments-toxic-spans/comments.csv")
 if not CSV.exists():
@@ -154,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="interleaved fit+transform rounds per tool (best of)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "tfidf.json")
     args = ap.parse_args(argv)
-    import modkit
     import sklearn
+
+    import modkit
     from modkit.features import TextTfidf
 
     texts = pd.read_csv(CSV, usecols=["comment_text"])["comment_text"].fillna("").astype(str).tolist()

@@ -15,9 +15,11 @@ A model2vec-style distillation, run once by a maintainer; modkit itself only rea
    in the wordpiece vocabulary after, in its order) gets weight a / (a + p_r) with
    p_r proportional to 1 / (r + 2) and a = ``--sif``, so frequent words count less in a mean.
    The default a = 0.1 is much milder than model2vec's 1e-4: on Civil Comments civility
-   (bench/embedding_quality.py, embedding alone) 1e-4 gave held-out ROC-AUC 0.564, 1e-3 0.601,
-   1e-2 0.626, 0.1 0.627 and no weighting 0.627: function words ("you", "your") carry
-   incivility; 0.1 still takes about a third off the most frequent words;
+   (embedding alone, ``bench/embedding_quality.py --sif-sweep``, results in
+   bench/results/embedding_sif_sweep.json) the 5-fold CV ROC-AUC on the training part was
+   0.559 for 1e-4, 0.593 for 1e-3, 0.618 for 1e-2, 0.622 for 0.1 and 0.622 unweighted (held
+   out: 0.564, 0.601, 0.626, 0.627, 0.627): function words ("you", "your") carry incivility;
+   0.1 still takes about a third off the most frequent words (for similarity features);
 5. stored as float16 in ``embedding.npz`` (compressed) with the vocabulary, plus
    ``embedding.json`` (how it was made) and the model's LICENSE and NOTICE.
 
