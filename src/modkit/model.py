@@ -231,17 +231,30 @@ def task_pipeline(spec: TaskSpec, lexicon: tuple[str, ...], n_examples: int, see
     ])
 
 
-def balanced_weights(labels: pd.Series, sources: pd.Series, cap: float = 10.0) -> np.ndarray:
+#: How many public corpora a team's own labels weigh, within each value (``--own-weight``).
+OWN_WEIGHT = 1.0
+#: The source name of a team's own labels (the label store: manual, imported, reviewed, adjudicated).
+OWN_SOURCE = "seed-labels"
+
+
+def balanced_weights(labels: pd.Series, sources: pd.Series, cap: float = 10.0,
+                     own_weight: float = 1.0) -> np.ndarray:
     """Sample weights giving every class the same total weight, and within a class every
     source the same share: neither the corpus a text comes from (tweet or news comment) nor
-    its class frequency can stand in for the label. Capped at ``cap`` x the median weight so a
-    single seed label does not outweigh a corpus."""
+    its class frequency can stand in for the label. The team's own labels (source
+    :data:`OWN_SOURCE`) count as ``own_weight`` sources within each class, so a few hundred of
+    them are not diluted by tens of thousands of public examples. Capped at ``cap`` x
+    ``own_weight`` x the median weight so a single label does not outweigh a corpus."""
     df = pd.DataFrame({"y": labels.to_numpy(), "s": sources.to_numpy()})
     n_classes = df["y"].nunique()
     cell = df.groupby(["y", "s"])["y"].transform("size").to_numpy(dtype=float)
-    n_sources = df.groupby("y")["s"].transform("nunique").to_numpy(dtype=float)
-    w = len(df) / (n_classes * n_sources * cell)
-    w = np.minimum(w, cap * np.median(w))
+    share = np.where(df["s"].to_numpy() == OWN_SOURCE, float(own_weight), 1.0)
+    df["share"] = share
+    # within a class, each source's share: its own weight over the sum of the class's source weights
+    per_source = df.drop_duplicates(["y", "s"]).groupby("y")["share"].sum()
+    total = df["y"].map(per_source).to_numpy(dtype=float)
+    w = len(df) * share / (n_classes * total * cell)
+    w = np.minimum(w, cap * max(1.0, own_weight) * np.median(w))
     return w / w.mean()
 
 
@@ -462,7 +475,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
           data: Sequence[str] = DEFAULT_DATA, seed: int = 0, name: str = "default",
           data_dir: str | Path | None = None, limit: int | None = None, evaluate: bool = True,
           small: bool = False, progress: Callable[[str], None] | None = None,
-          schema: Any = None, tune_reg: bool = True) -> TrainedModel:
+          schema: Any = None, tune_reg: bool = True, own_weight: float = OWN_WEIGHT) -> TrainedModel:
     """Train one pipeline per task of the schema (``schema``, else ``labels/schema.toml`` of the
     ``labels`` folder, else the default schema) on the resolved labels of the comments on
     ``pages``, the public corpora ``data`` and the synthetic placements; evaluate with grouped
@@ -470,7 +483,8 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
 
     A task without enough labels is left out (one line in ``card["skipped"]`` and the
     warnings). Each task's regularisation is chosen by grouped cross-validation (:func:`tune`)
-    unless ``tune_reg`` is False. ``limit`` samples at most that many examples per corpus (quick
+    unless ``tune_reg`` is False. The team's own labels weigh ``own_weight`` public corpora
+    (:func:`balanced_weights`). ``limit`` samples at most that many examples per corpus (quick
     runs, tests); ``small`` uses smaller vocabularies. Deterministic for a fixed ``seed``.
     """
     from modkit.labels import parse_schema, schema_for
@@ -494,6 +508,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
         "synthetic_note": "examples marked synthetic are real public comments placed under a page's article; "
                           "they are excluded from every figure on real labels",
         "profiles": {p: PROFILE_HELP[p] for p in PROFILES},
+        "own_label_weight": own_weight,
         "warnings": td.warnings,
     }
     metrics: dict[str, Any] = {}
@@ -517,7 +532,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
                                + ", ".join(sorted(set(y_all[~keep]))))
         df = df[keep].reset_index(drop=True)
         y = y_all[keep]
-        w = balanced_weights(df[spec.name], df["source"])
+        w = balanced_weights(df[spec.name], df["source"], own_weight=own_weight)
         reg = None
         if tune_reg and df["group"].nunique() >= 3:
             say(f"{spec.name}: choosing the regularisation by grouped cross-validation")
