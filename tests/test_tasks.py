@@ -321,3 +321,19 @@ def test_profiles_mean_what_they_say_strict_does_not_flag_everything(modkit, tmp
         assert r.returncode == 0, r.stderr
         counts[prof] = len(read_csv_rows(tmp_path / f"{prof}.csv")[1])
     assert counts["lenient"] <= counts["balanced"] <= counts["strict"] < 38, counts
+
+
+def test_a_task_can_read_meaning_features_and_the_scorer_still_equals_its_pipeline(tmp_path):
+    """``features = ["meaning", "meaning_context"]``: the shipped static embedding (no
+    transformer at run time) as a feature set of any task."""
+    from dataclasses import replace
+
+    schema = load_schema(spam_schema(tmp_path))
+    topic = schema.task("topic")
+    schema = replace(schema, tasks=(replace(topic, features=("thread", "stats", "meaning_context")),
+                                    replace(schema.task("stance"), features=("meaning", "stats"), min_examples=5)))
+    m = model.train(labels=tmp_path / "labels", pages=[ROOT / "seeds"], schema=schema, limit=100, small=True,
+                    evaluate=False, tune_reg=False, data=["civil-comments-toxic-spans", "placements"])
+    names = [n for n, _ in m.pipelines["topic"].named_steps["features"].transformer_list]
+    assert names == ["thread", "stats", "meaning_context"]
+    _check_equal(m, comment_frame(threads.read(ROOT / "seeds")))

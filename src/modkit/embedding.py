@@ -211,3 +211,30 @@ class TextEmbedding(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "n_features_out_")
         return np.array([f"emb:{i}" for i in range(self.n_features_out_)], dtype=object)
+
+
+class MeaningContext(TransformerMixin, BaseEstimator):
+    """How close a comment's meaning is to its article and to its parent: cosine of their mean
+    static word embeddings (:class:`TextEmbedding`), where the thread context's TF-IDF
+    similarity needs the same words. Columns ``meaning_article``, ``meaning_parent`` (0 for a
+    top-level comment) and ``meaning_context`` (the larger). Reads the frame's ``text``,
+    ``article``, ``parent_text`` and ``parent_id`` columns; learns nothing from the data."""
+
+    def __init__(self, table: str | Path | None = None) -> None:
+        self.table = table
+
+    def fit(self, X: Any = None, y: Any = None) -> MeaningContext:
+        self.embedding_ = TextEmbedding(table=self.table).fit()
+        self.n_features_out_ = 3
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "embedding_")
+        emb = self.embedding_
+        art = emb.similarity(_texts(X, "text"), _texts(X, "article"))
+        par = emb.similarity(_texts(X, "text"), _texts(X, "parent_text"))
+        par = par * (X["parent_id"].astype(str) != "").to_numpy(dtype=np.float64)
+        return np.c_[art, par, np.maximum(art, par)]
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(["meaning_article", "meaning_parent", "meaning_context"], dtype=object)

@@ -163,6 +163,14 @@ def features_union(spec: TaskSpec, lexicon: tuple[str, ...], n_examples: int, sm
             parts.append(("stats", TextStats(lexicon=lexicon)))
         elif name == "thread":
             parts.append(("thread", ThreadContext()))
+        elif name == "meaning":
+            from modkit.embedding import TextEmbedding
+
+            parts.append(("meaning", TextEmbedding()))
+        elif name == "meaning_context":
+            from modkit.embedding import MeaningContext
+
+            parts.append(("meaning_context", MeaningContext()))
     return FeatureUnion(parts)
 
 

@@ -52,6 +52,8 @@ FEATURES = {
     "text": "word and character n-gram TF-IDF of the comment itself",
     "stats": "surface statistics: length, capitals, punctuation, links, lexicon hits",
     "thread": "thread context: similarity to the article and the parent, depth, repeats",
+    "meaning": "the comment's meaning: mean static word embedding (256 dims, distilled from all-MiniLM-L6-v2)",
+    "meaning_context": "meaning similarity (static embeddings) of the comment to its article and its parent",
 }
 CLASSIFIERS = {
     "logistic": "logistic regression (lbfgs), sigmoid-calibrated",
