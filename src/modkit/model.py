@@ -266,6 +266,34 @@ def balanced_weights(labels: pd.Series, sources: pd.Series, cap: float = 10.0,
     return w / w.mean()
 
 
+def identity_swaps(df: pd.DataFrame, task: str, copies: int = 2, seed: int = 0) -> pd.DataFrame:
+    """Counterfactual augmentation against identity bias: every example whose text names a
+    group of people (a term of :data:`modkit.identity.MADLIBS_TERMS`, whole words, any case) is copied ``copies`` times with each such term swapped for another term, label,
+    source and group kept (a copy never lands in another cross-validation fold than its
+    original). The copies are marked ``augmented``; the original rows come first, unchanged."""
+    import re
+
+    from modkit.identity import MADLIBS_TERMS
+
+    terms = list(MADLIBS_TERMS)  # longest first: "african american" before "american"
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, terms)) + r")\b", re.IGNORECASE)
+    rng = np.random.default_rng(seed)
+    texts = df["text"].astype(str).tolist()
+    hits = [i for i, t in enumerate(texts) if pattern.search(t)]
+    rows = []
+    for k in range(copies):
+        for i in hits:
+            swap = terms[int(rng.integers(len(terms)))]
+            rows.append((i, pattern.sub(lambda m, s=swap: s.capitalize() if m.group(0)[0].isupper() else s, texts[i]), k))
+    if not rows:
+        return df.assign(augmented=False)
+    extra = df.iloc[[i for i, _, _ in rows]].copy()
+    extra["text"] = [t for _, t, _ in rows]
+    extra["comment_id"] = [f"{df['comment_id'].iat[i]}~swap{k}" for i, _, k in rows]
+    out = pd.concat([df.assign(augmented=False), extra.assign(augmented=True)], ignore_index=True)
+    return out
+
+
 def _fit(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray, w: np.ndarray | None) -> Pipeline:
     if w is not None:
         return pipe.fit(X, y, clf__sample_weight=w)
