@@ -239,6 +239,9 @@ def task_pipeline(spec: TaskSpec, lexicon: tuple[str, ...], n_examples: int, see
     ])
 
 
+#: Identity-swapped copies per example naming a group, for tasks with a ``bias`` flag
+#: (``--identity-swaps``; bench/identity_swap.py).
+IDENTITY_COPIES = 4
 #: How many public corpora a team's own labels weigh, within each value (``--own-weight``).
 OWN_WEIGHT = 1.0
 #: The source name of a team's own labels (the label store: manual, imported, reviewed, adjudicated).
@@ -511,7 +514,8 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
           data: Sequence[str] = DEFAULT_DATA, seed: int = 0, name: str = "default",
           data_dir: str | Path | None = None, limit: int | None = None, evaluate: bool = True,
           small: bool = False, progress: Callable[[str], None] | None = None,
-          schema: Any = None, tune_reg: bool = True, own_weight: float = OWN_WEIGHT) -> TrainedModel:
+          schema: Any = None, tune_reg: bool = True, own_weight: float = OWN_WEIGHT,
+          identity_copies: int = IDENTITY_COPIES) -> TrainedModel:
     """Train one pipeline per task of the schema (``schema``, else ``labels/schema.toml`` of the
     ``labels`` folder, else the default schema) on the resolved labels of the comments on
     ``pages``, the public corpora ``data`` and the synthetic placements; evaluate with grouped
@@ -520,7 +524,9 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     A task without enough labels is left out (one line in ``card["skipped"]`` and the
     warnings). Each task's regularisation is chosen by grouped cross-validation (:func:`tune`)
     unless ``tune_reg`` is False. The team's own labels weigh ``own_weight`` public corpora
-    (:func:`balanced_weights`). ``limit`` samples at most that many examples per corpus (quick
+    (:func:`balanced_weights`). A task with a flag marked ``bias`` trains on
+    ``identity_copies`` identity-swapped copies of its examples that name a group
+    (:func:`identity_swaps`; figures and thresholds are on the original rows). ``limit`` samples at most that many examples per corpus (quick
     runs, tests); ``small`` uses smaller vocabularies. Deterministic for a fixed ``seed``.
     """
     from modkit.labels import parse_schema, schema_for
@@ -545,6 +551,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
                           "they are excluded from every figure on real labels",
         "profiles": {p: PROFILE_HELP[p] for p in PROFILES},
         "own_label_weight": own_weight,
+        "identity_swap_copies": identity_copies,
         "warnings": td.warnings,
     }
     metrics: dict[str, Any] = {}
@@ -567,7 +574,12 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
             td.warnings.append(f"{spec.name}: values with fewer than {spec.min_examples} labels left out: "
                                + ", ".join(sorted(set(y_all[~keep]))))
         df = df[keep].reset_index(drop=True)
-        y = y_all[keep]
+        if identity_copies and any(f.bias for f in spec.model_flags):
+            df = identity_swaps(df, spec.name, identity_copies, seed)
+            say(f"{spec.name}: {int(df['augmented'].sum())} identity-swapped copies of examples naming a group")
+        else:
+            df = df.assign(augmented=False)
+        y = df[spec.name].to_numpy(dtype=object).astype(str)
         w = balanced_weights(df[spec.name], df["source"], own_weight=own_weight)
         reg = None
         if tune_reg and df["group"].nunique() >= 3:
@@ -581,16 +593,18 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
         if evaluate and df["group"].nunique() >= 2:
             say(f"{spec.name}: {len(df)} examples, grouped cross-validation")
             P, classes = out_of_fold(make, df, y, df["group"].to_numpy(), w, seed)
-            metrics[spec.name] = task_report(spec, df, y, P, classes, lexicon)
+            orig = ~df["augmented"].to_numpy(dtype=bool)  # figures and thresholds on real rows only
+            ev, y_ev, P = df[orig].reset_index(drop=True), y[orig], P[orig]
+            metrics[spec.name] = task_report(spec, ev, y_ev, P, classes, lexicon)
             for f in spec.model_flags:
                 score = value_score(P, classes, f.values)
-                positive = np.isin(y, f.values)
+                positive = np.isin(y_ev, f.values)
                 for prof in PROFILES:
                     t, met = choose_threshold(positive, score, f.precision[prof])
                     thresholds[prof][f.code] = round(t, 4)
                     metrics[spec.name].setdefault("thresholds_met", {})[f"{prof}:{f.code}"] = met
                 metrics[spec.name].setdefault("flags", {})[f.code] = flag_report(
-                    df, positive, score, thresholds["balanced"][f.code], lexicon, "text" in spec.features)
+                    ev, positive, score, thresholds["balanced"][f.code], lexicon, "text" in spec.features)
         else:
             for f in spec.model_flags:
                 for prof in PROFILES:

@@ -30,6 +30,7 @@ def train_cmd(
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip cross-validation (thresholds then default to 0.5).")] = False,
     small: Annotated[bool, typer.Option("--small", help="Smaller vocabularies (quick runs, tests).")] = False,
     own_weight: Annotated[float, typer.Option("--own-weight", help="How many public corpora the labels in --labels weigh, within each value (default 1: as one corpus).")] = 1.0,
+    identity_swaps: Annotated[int, typer.Option("--identity-swaps", help="Copies of each example naming a group of people, with the group swapped, for tasks with a bias flag (0: none).")] = 4,
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Keep the default regularisation instead of choosing it by grouped cross-validation.")] = False,
 ) -> None:
     """Train one classifier per task of the label schema on the labels and public data; print the evaluation."""
@@ -37,7 +38,7 @@ def train_cmd(
 
     chosen = tuple(data) if data else model_api.DEFAULT_DATA
     m = model_api.train(labels=labels, pages=pages or ["seeds"], data=chosen, seed=seed, data_dir=data_path(data_dir),
-                        name=out.name, limit=limit, evaluate=not no_eval, small=small, tune_reg=not no_tune, own_weight=own_weight,
+                        name=out.name, limit=limit, evaluate=not no_eval, small=small, tune_reg=not no_tune, own_weight=own_weight, identity_copies=identity_swaps,
                         progress=lambda s: err.print(s, highlight=False, markup=False))
     for w in m.card.get("warnings", []):
         warn(w)
