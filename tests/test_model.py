@@ -168,3 +168,24 @@ def test_the_shipped_model_is_small_and_loads(tmp_path):
     assert {"civility", "topic"} <= set(m.pipelines)
     assert m.card["metrics"]["bias_identity_madlibs"]["flags"]["UNCIVIL"]["roc_auc"] > 0.5
     assert [f.code for f in m.registry.flags][:3] == ["ABUSIVE", "UNCIVIL", "OFF_TOPIC"]
+
+
+def test_identity_swaps_copy_examples_naming_a_group_with_the_group_swapped():
+    df = pd.DataFrame({"comment_id": ["a", "b", "c"], "text": ["Gay people are fine", "nothing to see",
+                                                            "The African American vote and Muslim voters"],
+                       "civility": ["civil", "uncivil", "civil"], "source": "x", "group": ["g1", "g2", "g3"]})
+    out = model.identity_swaps(df, "civility", copies=3, seed=1)
+    orig, extra = out[~out["augmented"]], out[out["augmented"]]
+    assert orig[["comment_id", "text"]].equals(df[["comment_id", "text"]])
+    assert len(extra) == 6 and set(extra["group"]) == {"g1", "g3"}  # same group: never across folds
+    assert (extra.groupby("group")["civility"].first() == pd.Series({"g1": "civil", "g3": "civil"})).all()
+    for t in extra[extra["group"] == "g3"]["text"]:
+        assert "African American" not in t and "Muslim" not in t and t.endswith("voters")
+
+
+def test_training_figures_count_the_original_rows_not_the_swapped_copies(tmp_path):
+    m = model.train(labels="labels", pages=["seeds"], limit=150, small=True, seed=2, tune_reg=False,
+                    identity_copies=4)
+    civ = m.card["metrics"]["civility"]
+    n_real = sum(sum(v.values()) for v in m.card["counts"]["civility"].values())
+    assert civ["all"]["n"] == n_real and m.card["identity_swap_copies"] == 4

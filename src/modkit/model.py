@@ -271,7 +271,8 @@ def balanced_weights(labels: pd.Series, sources: pd.Series, cap: float = 10.0,
 
 def identity_swaps(df: pd.DataFrame, task: str, copies: int = 2, seed: int = 0) -> pd.DataFrame:
     """Counterfactual augmentation against identity bias: every example whose text names a
-    group of people (a term of :data:`modkit.identity.MADLIBS_TERMS`, whole words, any case) is copied ``copies`` times with each such term swapped for another term, label,
+    group of people (a term of :data:`modkit.identity.MADLIBS_TERMS`, whole words, any case)
+    is copied ``copies`` times with its terms swapped for another term it does not name, label,
     source and group kept (a copy never lands in another cross-validation fold than its
     original). The copies are marked ``augmented``; the original rows come first, unchanged."""
     import re
@@ -286,7 +287,9 @@ def identity_swaps(df: pd.DataFrame, task: str, copies: int = 2, seed: int = 0) 
     rows = []
     for k in range(copies):
         for i in hits:
-            swap = terms[int(rng.integers(len(terms)))]
+            named = {m.group(0).lower() for m in pattern.finditer(texts[i])}
+            others = [t for t in terms if t not in named]
+            swap = others[int(rng.integers(len(others)))]
             rows.append((i, pattern.sub(lambda m, s=swap: s.capitalize() if m.group(0)[0].isupper() else s, texts[i]), k))
     if not rows:
         return df.assign(augmented=False)
