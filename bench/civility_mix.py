@@ -55,7 +55,7 @@ def main() -> int:
                 "abusive_auc": round(roc_auc_score(yt == "abusive", p_ab), 4),
                 "no_lexicon_uncivil_or_abusive_auc": round(roc_auc_score((yt != "civil")[clean], p_unc[clean]), 4)}
 
-    results = {"held_out": {"n": int(len(test)), "no_lexicon_word": int(clean.sum()),
+    results = {"held_out": {"n": len(test), "no_lexicon_word": int(clean.sum()),
                             "uncivil_or_abusive": int((yt != "civil").sum()), "abusive": int((yt == "abusive").sum())},
                "alt-profanity-check": figures(apc, apc), "variants": {}}
     print(f"held out: {len(test)} news comments ({clean.sum()} without a lexicon word)")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import re
 import sys
@@ -134,24 +133,9 @@ def generate_real(out_dir: str | Path, pages: int, seed: int = 0) -> dict[str, i
 
     Reuses a complete corpus already there for the same ``pages`` and ``seed`` (recorded in
     ``out_dir/realtext.json``)."""
-    out = Path(out_dir)
-    stamp = out / "realtext.json"
-    if stamp.exists():
-        stats = json.loads(stamp.read_text())
-        if stats.get("pages") == pages and stats.get("seed") == seed:
-            return {k: stats[k] for k in ("pages", "comments", "bytes")}
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.txt"):
-        old.unlink()
-    n_comments = n_bytes = 0
-    for name, text, n in iter_real_pages(pages, seed):
-        data = text.encode("utf-8")
-        (out / name).write_bytes(data)
-        n_comments += n
-        n_bytes += len(data)
-    stats = {"pages": pages, "comments": n_comments, "bytes": n_bytes}
-    stamp.write_text(json.dumps({**stats, "seed": seed}))
-    return stats
+    from bench.synth import write_corpus
+
+    return write_corpus(out_dir, pages, seed, iter_real_pages, "realtext.json")
 
 
 def main(argv: list[str] | None = None) -> int:

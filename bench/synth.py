@@ -143,8 +143,14 @@ def generate(out_dir: str | Path, pages: int, seed: int = 0) -> dict[str, int]:
     Reuses a complete corpus already there for the same ``pages`` and ``seed`` (recorded in
     ``out_dir/synth.json``), so benchmarks can call it every run.
     """
+    return write_corpus(out_dir, pages, seed, iter_pages, "synth.json")
+
+
+def write_corpus(out_dir: str | Path, pages: int, seed: int, page_iter, stamp_name: str) -> dict[str, int]:
+    """Write the ``(name, text, n_comments)`` pages of ``page_iter(pages, seed)`` to ``out_dir``
+    unless the stamp file says a complete corpus of the same ``pages`` and ``seed`` is there."""
     out = Path(out_dir)
-    stamp = out / "synth.json"
+    stamp = out / stamp_name
     if stamp.exists():
         stats = json.loads(stamp.read_text())
         if stats.get("pages") == pages and stats.get("seed") == seed:
@@ -153,7 +159,7 @@ def generate(out_dir: str | Path, pages: int, seed: int = 0) -> dict[str, int]:
     for old in out.glob("*.txt"):
         old.unlink()
     n_comments = n_bytes = 0
-    for name, text, n in iter_pages(pages, seed):
+    for name, text, n in page_iter(pages, seed):
         data = text.encode("utf-8")
         (out / name).write_bytes(data)
         n_comments += n

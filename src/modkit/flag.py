@@ -208,7 +208,7 @@ def _text_parts(pipe: Any) -> tuple[TextTfidf, np.ndarray, list[str]] | None:
 
 
 def _word_weights(parts: tuple[TextTfidf, np.ndarray, list[str]], values: Sequence[str]) -> np.ndarray:
-    tf, coef, classes = parts
+    _, coef, classes = parts
     if coef.shape[0] == 1:  # binary: the row is for classes[1]
         return coef[0] if classes[1] in values else -coef[0]
     return sum(coef[classes.index(v)] for v in values if v in classes)
