@@ -129,12 +129,14 @@ class _BatchMemo:
 
 _COUNTS_MEMO = _BatchMemo()
 _STATS_MEMO = _BatchMemo()
+_CONTEXT_MEMO = _BatchMemo()
 
 
 def clear_memos() -> None:
     """Forget the memoised batches (tests and benchmarks; never needed for correctness)."""
     _COUNTS_MEMO.clear()
     _STATS_MEMO.clear()
+    _CONTEXT_MEMO.clear()
 
 
 def count_tokens(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
@@ -551,7 +553,21 @@ class ThreadContext(TransformerMixin, BaseEstimator):
 
     def context(self, X: pd.DataFrame, counts: tuple[sp.csr_matrix, list[str]] | None = None) -> pd.DataFrame:
         """The features as a named DataFrame (used by flag reasons). ``counts``: the batch's
-        :func:`count_tokens` output when the caller already has it."""
+        :func:`count_tokens` output when the caller already has it.
+
+        Memoised for the last two batches (the topic pipeline and the rule flags read the same
+        frame): the key is every column the features read, the fitted vocabulary and window."""
+        cols = ("text", "article", "parent_text", "comment_id", "parent_id", "doc", "author", "parent_author")
+        key = (id(self.vocabulary_), self.window, tuple(X["depth"].to_numpy().tolist()),
+               *(tuple(_texts(X, c)) for c in cols))
+        hit = _CONTEXT_MEMO.get(key)
+        if hit is not None and hit[0] is self.vocabulary_:
+            return hit[1].copy()
+        out = self._context(X, counts)
+        _CONTEXT_MEMO.put(key, (self.vocabulary_, out))  # holds the vocabulary: its id is not reused
+        return out.copy()
+
+    def _context(self, X: pd.DataFrame, counts: tuple[sp.csr_matrix, list[str]] | None = None) -> pd.DataFrame:
         n = len(X)
         texts = _texts(X, "text")
         V = self._vectors(texts, counts)

@@ -235,18 +235,23 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
                 word_blocks[t.name] = parts[0].word_block(sub).tocsr()
                 vocab_lists[t.name] = list(parts[0].words_)  # words_ maps word -> column, in column order
     thread_tasks = [t for t in reg.tasks if "thread" in t.features and t.model_flags]
+    thread_flags = [f for t in thread_tasks for f in t.model_flags]
     caps_a, loglen_a, links_a = (stats[c].to_numpy() for c in ("caps_ratio", "log_length", "links"))
     has = set(ctx.columns)
+    col = {c: ctx[c].to_numpy() for c in ("sim_article", "sim_parent", "is_reply", "exact_repeat",
+                                           "near_repeat", "self_reply") if c in has}
+    weights = {f.code: _word_weights(parts_of[f.task], f.values) for f in reg.model_flags if f.task in parts_of}
+    model_flags = reg.model_flags
     for k, i in enumerate(rows):
         fl = flag_lists[i]
         if "EMPTY" in fl:
             reasons[i] = "no text"
             continue
         bits: list[str] = []
-        raised = [f for f in reg.model_flags if on[f.code][i]]
+        raised = [f for f in model_flags if on[f.code][i]]
         for f in raised:
-            if f.task in parts_of:
-                w = _word_weights(parts_of[f.task], f.values)
+            if f.code in weights:
+                w = weights[f.code]
                 W = word_blocks[f.task]
                 start, end = W.indptr[k], W.indptr[k + 1]
                 idx, val = W.indices[start:end], W.data[start:end]
@@ -264,17 +269,16 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
             bits.append(f"capitals {caps_a[i]:.0%}")
         if links_a[i] > 0:
             bits.append(f"links {int(links_a[i])}")
-        if {"sim_article", "sim_parent", "is_reply"} <= has and any(
-                on[f.code][i] or scores[f.column][i] >= 0.3 for t in thread_tasks for f in t.model_flags):
-            s = f"similarity to article {ctx['sim_article'].iat[i]:.2f}"
-            if ctx["is_reply"].iat[i] > 0:
-                s += f", to parent {ctx['sim_parent'].iat[i]:.2f}"
+        if "is_reply" in col and any(on[f.code][i] or scores[f.column][i] >= 0.3 for f in thread_flags):
+            s = f"similarity to article {col['sim_article'][i]:.2f}"
+            if col["is_reply"][i] > 0:
+                s += f", to parent {col['sim_parent'][i]:.2f}"
             bits.append(s)
-        if ctx["exact_repeat"].iat[i] > 0:
+        if col["exact_repeat"][i] > 0:
             bits.append("exact repeat of an earlier comment on the page")
-        elif ctx["near_repeat"].iat[i] >= NEAR_REPEAT:
-            bits.append(f"near repeat of an earlier comment (cosine {ctx['near_repeat'].iat[i]:.2f})")
-        if "self_reply" in has and ctx["self_reply"].iat[i] > 0:
+        elif col["near_repeat"][i] >= NEAR_REPEAT:
+            bits.append(f"near repeat of an earlier comment (cosine {col['near_repeat'][i]:.2f})")
+        if "self_reply" in col and col["self_reply"][i] > 0:
             bits.append("reply to own comment")
         reasons[i] = "; ".join(bits)
 
