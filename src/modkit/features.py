@@ -222,6 +222,15 @@ class _TokenMaps:
         self.cache: dict[str, tuple[int, list[int]]] = {}
 
     def matrices(self, tokens: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        key = tuple(tokens)  # the same batch's tokens again (transform, then the flag reasons)
+        last = self.__dict__.get("_last")
+        if last is not None and last[0] == key:
+            return last[1].copy(), last[2].copy()
+        TW, TC = self._matrices(tokens)
+        self._last = (key, TW, TC)
+        return TW.copy(), TC.copy()
+
+    def _matrices(self, tokens: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         if len(self.cache) > self.limit:
             self.cache.clear()
         cache, words, chars, lo, hi = self.cache, self.words, self.chars, self.lo, self.hi
@@ -335,24 +344,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
     def transform_counts(self, D: sp.csr_matrix, tokens: list[str]) -> sp.csr_matrix:
         """:meth:`transform` from the output of :func:`count_tokens` (shared with the other
         transformers when scoring, so a batch is tokenised once)."""
-        # One product over the joined token maps (tokens x [words | chars]: small), then each
-        # block weighted and l2-normalised on its own: the matrix ``hstack(blocks_counts(...))``
-        # gives, without building the two blocks and stacking them (a copy of the whole batch).
-        TW, TC = self._maps().matrices(tokens)
-        n_words = TW.shape[1]
-        X = (D @ sp.hstack([TW, TC], format="csr")).tocsr().astype(np.float64, copy=False)
-        np.log(X.data, out=X.data)
-        X.data += 1.0
-        X.data *= np.concatenate([self.word_idf_, self.char_idf_])[X.indices]
-        n = X.shape[0]
-        row = np.repeat(np.arange(n), np.diff(X.indptr))
-        is_word = X.indices < n_words
-        sq = X.data * X.data
-        norms = (np.sqrt(np.bincount(row[is_word], weights=sq[is_word], minlength=n)),
-                 np.sqrt(np.bincount(row[~is_word], weights=sq[~is_word], minlength=n)))
-        norm = np.where(is_word, norms[0][row], norms[1][row])
-        X.data /= np.where(norm > 0, norm, 1.0)
-        return X
+        return sp.hstack(self.blocks_counts(D, tokens), format="csr")
 
     def blocks_counts(self, D: sp.csr_matrix, tokens: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """The word block and the character block of :meth:`transform_counts`, not stacked

@@ -223,7 +223,7 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
     thread evidence (similarity to article and parent, repeats) for a task reading the thread."""
     reg = m.registry
     lex = frozenset(m.lexicon)
-    sub = [texts[i] for i in rows]
+    rows_a = np.asarray(rows)
     word_blocks: dict[str, Any] = {}
     parts_of: dict[str, Any] = {}
     vocab_lists: dict[str, list[str]] = {}
@@ -232,7 +232,8 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
             parts = _text_parts(m.pipelines[t.name])
             if parts is not None:
                 parts_of[t.name] = parts
-                word_blocks[t.name] = parts[0].word_block(sub).tocsr()
+                # the whole batch's word block (its tokens and token maps are memoised), then the rows
+                word_blocks[t.name] = parts[0].word_block(texts).tocsr()[rows_a]
                 vocab_lists[t.name] = list(parts[0].words_)  # words_ maps word -> column, in column order
     thread_tasks = [t for t in reg.tasks if "thread" in t.features and t.model_flags]
     thread_flags = [f for t in thread_tasks for f in t.model_flags]
