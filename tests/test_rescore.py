@@ -31,7 +31,7 @@ def small_model(tmp_path_factory) -> Path:
 def test_train_rescorer_fits_an_e5_stage_for_the_text_tasks_with_flags(small_model):
     m = model.load_model(small_model)
     assert set(m.rescorers) == {"civility"}  # topic reads the thread, stance has no flag
-    assert m.card["rescorers"]["civility"]["examples"] == 80
+    assert 75 <= m.card["rescorers"]["civility"]["examples"] <= 80  # a stratified sample of at most 80
     X = m.rescorers["civility"].named_steps["e5"].transform(["you are an idiot", "thank you for this"])
     assert X.shape == (2, 384) and np.allclose(np.linalg.norm(X, axis=1), 1, atol=1e-3)
 

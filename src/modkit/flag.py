@@ -53,10 +53,11 @@ def _default_registry() -> Registry:
     return Registry.from_schema(parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>"))
 
 
-def csv_columns(registry: Registry) -> tuple[str, ...]:
+def csv_columns(registry: Registry, stage: bool = False) -> tuple[str, ...]:
     """The flag CSV's columns for a model of ``registry``: ``CSV_HEAD``, one ``p_<flag>`` per
-    model flag and one ``<task>`` per task without model flags, then ``CSV_TAIL``."""
-    return (*CSV_HEAD, *registry.score_columns, *CSV_TAIL)
+    model flag and one ``<task>`` per task without model flags, (with ``stage``: which stage
+    decided, ``fast`` or ``e5``), then ``CSV_TAIL``."""
+    return (*CSV_HEAD, *registry.score_columns, *(("stage",) if stage else ()), *CSV_TAIL)
 
 
 def score_columns(registry: Registry) -> tuple[str, ...]:
@@ -74,7 +75,8 @@ SCORE_COLUMNS = score_columns(_default_registry())
 # Scoring: one pure function
 # --------------------------------------------------------------------------------------------
 def score_batch(frame: pd.DataFrame, model: TrainedModel, profile: str = "balanced",
-                thresholds: dict[str, float] | None = None, explain: str = "flagged") -> pd.DataFrame:
+                thresholds: dict[str, float] | None = None, explain: str = "flagged",
+                rescore: bool = False, band: float = 0.1) -> pd.DataFrame:
     """Score a batch of comments: one row per row of ``frame`` (a
     :func:`modkit.features.comment_frame`; a page's comments must all be in the same batch,
     as the thread features read their page), with :func:`score_columns` plus the frame's
@@ -84,6 +86,10 @@ def score_batch(frame: pd.DataFrame, model: TrainedModel, profile: str = "balanc
     probabilities are its pipeline's own ``predict_proba`` (any scikit-learn classifier can be
     plugged in). ``explain``: write ``reasons`` for ``"flagged"`` rows (default), ``"all"`` or
     ``"none"``. ``thresholds`` overrides the profile's per flag (``{"ABUSIVE": 0.6}``).
+
+    ``rescore``: comments whose score of a flag lies within ``band`` of its threshold are scored
+    again by the task's e5 second stage (``model.rescorers``, :mod:`modkit.rescore`), whose
+    probabilities then decide; the ``stage`` column says ``e5`` for them, ``fast`` otherwise.
     """
     reg = model.registry
     frame = frame.reset_index(drop=True)
@@ -94,6 +100,28 @@ def score_batch(frame: pd.DataFrame, model: TrainedModel, profile: str = "balanc
     thr = {f.code: model.threshold(f.code, profile, thresholds) for f in reg.model_flags}
     probs = model.task_probabilities(frame)
     scores = flag_scores(reg, probs, n)
+    stage = np.full(n, "fast", dtype=object)
+    if rescore:
+        if not model.rescorers:
+            raise ModkitError(f"model {model.name} has no e5 second stage: train one with `modkit train --rescorer`")
+        from modkit.rescore import uncertain_rows
+
+        for task, pipe in model.rescorers.items():
+            spec = reg.task(task)
+            rows = np.flatnonzero(uncertain_rows(scores, thr, {f.code: f.column for f in spec.model_flags}, band))
+            if not len(rows):
+                continue
+            classes, P = probs[task]
+            P = P.copy()
+            Q = np.asarray(pipe.predict_proba(frame.iloc[rows]))
+            qcls = [str(c) for c in pipe.classes_]
+            P[rows] = 0.0
+            for j, c in enumerate(qcls):
+                if c in classes:
+                    P[rows, classes.index(c)] = Q[:, j]
+            probs[task] = (classes, P)
+            stage[rows] = "e5"
+        scores = flag_scores(reg, probs, n)
     texts = frame["text"].fillna("").astype(str).tolist()
     stats = TextStats(lexicon=model.lexicon).raw(texts)
     ctx = (model.context.context(frame) if model.context is not None
@@ -135,6 +163,8 @@ def score_batch(frame: pd.DataFrame, model: TrainedModel, profile: str = "balanc
     out["reasons"] = reasons
     out["priority"] = priority
     out["uncertainty"] = unc
+    if rescore:
+        out["stage"] = stage
     for col in ("parent_id", "depth", "author", "timestamp", "text", "article", "parent_text"):
         out[col] = frame[col].to_numpy()
     return out
@@ -329,20 +359,22 @@ def csv_rows(scored: pd.DataFrame, model_label: str, registry: Registry) -> Iter
         [f"{v:.4f}" for v in scored[c].to_numpy()] if scored[c].dtype.kind == "f" else [str(v) for v in scored[c]]
         for c in cols
     ]
+    stages = [[str(v) for v in scored["stage"]]] if "stage" in scored.columns else []
     for k, r in enumerate(scored.itertuples(index=False)):
         cells = [
             r.comment_id, r.doc, r.parent_id, str(int(r.depth)), r.author, r.timestamp, r.text,
-            _context(r.parent_text, r.article), r.flags, *(sc[k] for sc in score_cells), r.reasons,
+            _context(r.parent_text, r.article), r.flags, *(sc[k] for sc in score_cells),
+            *(st[k] for st in stages), r.reasons,
             f"{r.priority:.4f}", model_label, text_sha(str(r.text)), "", "", "", "",
         ]
         yield [neutralise(str(c)) for c in cells]
 
 
-def open_csv(path: str | Path, registry: Registry) -> tuple[io.TextIOBase, Any]:
+def open_csv(path: str | Path, registry: Registry, stage: bool = False) -> tuple[io.TextIOBase, Any]:
     """Open ``path`` for a flag CSV and write the header; the caller closes the file."""
     fh = open(path, "w", encoding=CSV_ENCODING, newline="")  # noqa: SIM115 - returned to the caller
     writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(csv_columns(registry))
+    writer.writerow(csv_columns(registry, stage))
     return fh, writer
 
 
@@ -411,7 +443,8 @@ def _batches(threads: list[Any], size: int = BATCH_COMMENTS) -> Iterator[list[An
 
 
 def _chunk_job(paths: list[str], model: TrainedModel | str, profile: str, thresholds: dict[str, float] | None,
-               keep: str, queue: int | None, run_dir: str, k: int) -> dict[str, Any]:
+               keep: str, queue: int | None, run_dir: str, k: int, rescore: bool = False,
+               band: float = 0.1) -> dict[str, Any]:
     """Score one chunk of files (each one page, or an export holding many threads); write its
     rows, sorted, to a run file. Runs in a worker."""
     from modkit.threads.registry import read_file
@@ -425,9 +458,11 @@ def _chunk_job(paths: list[str], model: TrainedModel | str, profile: str, thresh
         except ModkitError as exc:
             problems.append(exc.message)
     explain = "all" if (queue or keep == "all") else "flagged"
-    parts = [score_batch(comment_frame(b), m, profile, thresholds, explain) for b in _batches(threads)]
+    parts = [score_batch(comment_frame(b), m, profile, thresholds, explain, rescore, band) for b in _batches(threads)]
     scored = pd.concat(parts, ignore_index=True) if len(parts) > 1 else (
         parts[0] if parts else score_batch(comment_frame([]), m, profile, thresholds, explain))
+    if rescore and "stage" not in scored.columns:
+        scored["stage"] = "fast"
     pages = []
     tally: dict[str, dict[str, int]] = {}
     for doc, fl in zip(scored["doc"].tolist(), scored["flags"].tolist()):
@@ -484,7 +519,8 @@ def _read_run(path: str) -> Iterator[tuple[float, list[str]]]:
 def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None = None,
          out: str | Path = "flagged.csv", all: bool = False, profile: str = "balanced",
          thresholds: dict[str, float] | None = None, queue: int | None = None, jobs: int = 0,
-         chunk_bytes: int = 4 << 20, progress: Callable[[int, int], None] | None = None) -> FlagResult:
+         chunk_bytes: int = 4 << 20, progress: Callable[[int, int], None] | None = None,
+         rescore: bool = False, band: float = 0.1) -> FlagResult:
     """Flag the comments of ``sources`` and write the CSV ``out``.
 
     One row per flagged comment (every comment with ``all``; the ``queue`` comments the model
@@ -492,7 +528,8 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
     in chunks (about ``chunk_bytes`` of page files each), in ``jobs`` processes (0: one per core,
     used when there is more than one chunk), each chunk's rows written to a sorted run file that is
     merged at the end: memory stays flat in the number of comments. The CSV is written to a
-    temporary file and renamed, so a failed run never leaves a half-written CSV.
+    temporary file and renamed, so a failed run never leaves a half-written CSV. ``rescore``:
+    the e5 second stage decides the comments within ``band`` of a threshold (a ``stage`` column).
     """
     from modkit.sources import resolve_sources
 
@@ -501,6 +538,8 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
     if profile not in PROFILES:
         raise ModkitError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
     loaded = model if isinstance(model, TrainedModel) else load_model(model)
+    if rescore and not loaded.rescorers:
+        raise ModkitError(f"model {loaded.name} has no e5 second stage: train one with `modkit train --rescorer`")
     m: TrainedModel | str = loaded
     if jobs > 1 and loaded.path:  # workers load it once each (hash-checked) instead of unpickling it per chunk
         m = str(Path(loaded.path))
@@ -516,7 +555,7 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
     result = FlagResult(out=out, rows=0, comments=0, flags=tuple(f.code for f in loaded.registry.flags))
     keep = "all" if all else "flagged"
     with tempfile.TemporaryDirectory(prefix="modkit-flag-") as run_dir:
-        args = [(c, m, profile, thresholds, keep, queue, run_dir, k) for k, c in enumerate(chunks)]
+        args = [(c, m, profile, thresholds, keep, queue, run_dir, k, rescore, band) for k, c in enumerate(chunks)]
         if jobs > 1 and len(chunks) > 1:
             from joblib import Parallel, delayed
 
@@ -536,7 +575,7 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
         result.comments = sum(p.comments for p in result.pages)
         tmp = out.with_name(out.name + ".tmp")
         out.parent.mkdir(parents=True, exist_ok=True)
-        fh, writer = open_csv(tmp, loaded.registry)
+        fh, writer = open_csv(tmp, loaded.registry, stage=rescore)
         n = 0
         try:
             merged = heapq.merge(*(_read_run(r) for r in runs), key=lambda kv: kv[0])

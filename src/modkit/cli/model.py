@@ -31,6 +31,8 @@ def train_cmd(
     small: Annotated[bool, typer.Option("--small", help="Smaller vocabularies (quick runs, tests).")] = False,
     own_weight: Annotated[float, typer.Option("--own-weight", help="How many public corpora the labels in --labels weigh, within each value (default 1: as one corpus).")] = 1.0,
     identity_swaps: Annotated[int, typer.Option("--identity-swaps", help="Copies of each example naming a group of people, with the group swapped, for tasks with a bias flag (0: none).")] = 4,
+    rescorer: Annotated[bool, typer.Option("--rescorer", help="Also train the e5 second stage (needs pip install 'modkit[rescore]'; ~10 examples/s per core).")] = False,
+    rescorer_examples: Annotated[int, typer.Option("--rescorer-examples", help="Examples the e5 second stage is trained on, at most.")] = 2000,
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Keep the default regularisation instead of choosing it by grouped cross-validation.")] = False,
 ) -> None:
     """Train one classifier per task of the label schema on the labels and public data; print the evaluation."""
@@ -38,7 +40,7 @@ def train_cmd(
 
     chosen = tuple(data) if data else model_api.DEFAULT_DATA
     m = model_api.train(labels=labels, pages=pages or ["seeds"], data=chosen, seed=seed, data_dir=data_path(data_dir),
-                        name=out.name, limit=limit, evaluate=not no_eval, small=small, tune_reg=not no_tune, own_weight=own_weight, identity_copies=identity_swaps,
+                        name=out.name, limit=limit, evaluate=not no_eval, small=small, tune_reg=not no_tune, own_weight=own_weight, identity_copies=identity_swaps, rescorer=rescorer, rescorer_examples=rescorer_examples,
                         progress=lambda s: err.print(s, highlight=False, markup=False))
     for w in m.card.get("warnings", []):
         warn(w)
@@ -72,6 +74,8 @@ def flag_cmd(
     profile: Annotated[Profile, typer.Option("--profile", help="Threshold profile: strict flags more, lenient only the sure cases.")] = Profile.balanced,
     threshold: Annotated[list[str] | None, typer.Option("--threshold", help="Override one flag's threshold: ABUSIVE=0.7 (repeat).")] = None,
     queue: Annotated[int | None, typer.Option("--queue", help="Write the N comments the model is least sure about (for labeling).")] = None,
+    rescore: Annotated[bool, typer.Option("--rescore", help="Comments near a threshold are scored again by the model's e5 second stage (modkit train --rescorer); a stage column says which decided.")] = False,
+    band: Annotated[float, typer.Option("--band", help="With --rescore: how close to a threshold (in probability) a comment must be to be rescored.")] = 0.1,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes; 0 = one per core when the input is large enough to split.")] = 0,
 ) -> None:
     """Flag abusive, uncivil, off-topic and repeated comments into a CSV a moderator can work through."""
@@ -84,7 +88,7 @@ def flag_cmd(
                   TimeRemainingColumn(), console=err, transient=True, disable=n_pages < 20) as bar:
         task = bar.add_task("flag", total=n_pages)
         result = flag_api.flag(sources, model_path(model), out, all=all_rows, profile=profile.value, thresholds=thresholds,
-                               queue=queue, jobs=jobs, progress=lambda done, total: bar.update(task, completed=done))
+                               queue=queue, jobs=jobs, rescore=rescore, band=band, progress=lambda done, total: bar.update(task, completed=done))
     for p in result.problems:
         err.print(f"error: {p}", highlight=False, markup=False)
     if result.problems and not result.pages:  # the errors above said it all
