@@ -32,8 +32,8 @@ from modkit.errors import ModkitError
 from modkit.features import STOP_WORDS, TextStats, TextTfidf, comment_frame, lexicon_hits
 from modkit.identity import NEVER_A_REASON
 from modkit.labels import text_sha
-from modkit.model import TrainedModel, flag_scores, load_model
-from modkit.tasks import PROFILES, Registry
+from modkit.model import TrainedModel, align_proba, flag_scores, load_model
+from modkit.tasks import PROFILES, Registry, default_registry
 
 NEAR_REPEAT = 0.9
 CONTEXT_CHARS = 160
@@ -45,12 +45,6 @@ CSV_ENCODING = "utf-8-sig"
 #: empty for the moderator). The score columns come from the model's registry.
 CSV_HEAD = ("comment_id", "doc", "parent_id", "depth", "author", "timestamp", "text", "context", "flags")
 CSV_TAIL = ("reasons", "priority", "model", "text_sha", "decision", "reject_code", "note", "labels")
-
-
-def _default_registry() -> Registry:
-    from modkit.labels.schema import DEFAULT_SCHEMA_TOML, parse_schema
-
-    return Registry.from_schema(parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>"))
 
 
 def csv_columns(registry: Registry, stage: bool = False) -> tuple[str, ...]:
@@ -66,9 +60,9 @@ def score_columns(registry: Registry) -> tuple[str, ...]:
 
 
 #: The flags and columns of a model trained on the default schema (documentation, tests).
-FLAGS: dict[str, tuple[int, str]] = {f.code: (f.severity, f.meaning) for f in _default_registry().flags}
-CSV_COLUMNS = csv_columns(_default_registry())
-SCORE_COLUMNS = score_columns(_default_registry())
+FLAGS: dict[str, tuple[int, str]] = {f.code: (f.severity, f.meaning) for f in default_registry().flags}
+CSV_COLUMNS = csv_columns(default_registry())
+SCORE_COLUMNS = score_columns(default_registry())
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,12 +107,7 @@ def score_batch(frame: pd.DataFrame, model: TrainedModel, profile: str = "balanc
                 continue
             classes, P = probs[task]
             P = P.copy()
-            Q = np.asarray(pipe.predict_proba(frame.iloc[rows]))
-            qcls = [str(c) for c in pipe.classes_]
-            P[rows] = 0.0
-            for j, c in enumerate(qcls):
-                if c in classes:
-                    P[rows, classes.index(c)] = Q[:, j]
+            P[rows] = align_proba(np.asarray(pipe.predict_proba(frame.iloc[rows])), pipe.classes_, classes)
             probs[task] = (classes, P)
             stage[rows] = "e5"
         scores = flag_scores(reg, probs, n)

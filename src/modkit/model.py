@@ -359,10 +359,19 @@ def out_of_fold(make: Callable[[], Pipeline], X: pd.DataFrame, y: np.ndarray, gr
         if len(set(y[train])) < 2:
             continue
         pipe = _fit(make(), X.iloc[train], y[train], None if weights is None else weights[train])
-        p = pipe.predict_proba(X.iloc[test])
-        for j, c in enumerate(pipe.classes_):
-            P[test, classes.index(c)] = p[:, j]
+        P[test] = align_proba(pipe.predict_proba(X.iloc[test]), pipe.classes_, classes, fill=np.nan)
     return P, classes
+
+
+def align_proba(Q: np.ndarray, src: Sequence[Any], dst: Sequence[str], fill: float = 0.0) -> np.ndarray:
+    """Class probabilities ``Q`` (columns in the order ``src``) as columns in the order ``dst``;
+    a class of ``dst`` that ``src`` lacks gets ``fill``, one that ``dst`` lacks is dropped."""
+    out = np.full((len(Q), len(dst)), fill)
+    dst = [str(c) for c in dst]
+    for j, c in enumerate(src):
+        if str(c) in dst:
+            out[:, dst.index(str(c))] = Q[:, j]
+    return out
 
 
 def _r(x: float) -> float | None:
@@ -536,13 +545,12 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     (:mod:`modkit.rescore`) on at most ``rescorer_examples`` of its examples. ``limit`` samples at most that many examples per corpus (quick
     runs, tests); ``small`` uses smaller vocabularies. Deterministic for a fixed ``seed``.
     """
-    from modkit.labels import parse_schema, schema_for
-    from modkit.labels.schema import DEFAULT_SCHEMA_TOML
+    from modkit.labels import load_schema, schema_for
 
     say = progress or (lambda s: None)
     t0 = time.perf_counter()
     if schema is None:
-        schema = schema_for(labels) if labels else parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
+        schema = schema_for(labels) if labels else load_schema(None)  # None: the default schema
     full = Registry.from_schema(schema)
     td = gather(schema, labels, pages, data, data_dir, limit, seed)
     lexicon = corpora.load_lexicon(data_dir)

@@ -43,7 +43,7 @@ from modkit.csvsafe import FORMULA_STARTS, neutralise, unneutralise  # noqa: F40
 from modkit.errors import ModkitError, ParseError
 from modkit.labels import LabelEvent, LabelStore, text_sha
 from modkit.labels.store import append_durably, check_annotator, read_records
-from modkit.tasks import Registry
+from modkit.tasks import Registry, default_registry
 from modkit.threads import Comment, Thread, iter_threads
 
 #: What a moderator can write in the ``decision`` column (empty = not reviewed).
@@ -85,11 +85,7 @@ class Allowed(dict):
 
 def _registry(allowed: Mapping[str, Sequence[str]] | None) -> Registry:
     reg = getattr(allowed, "registry", None)
-    if reg is not None:
-        return reg
-    from modkit.labels.schema import DEFAULT_SCHEMA_TOML, parse_schema
-
-    return Registry.from_schema(parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>"))
+    return reg if reg is not None else default_registry()
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,10 +390,10 @@ class PageIndex:
 def allowed_values(labels: str | Path) -> Allowed:
     """Values per task of the label schema: ``<labels>/schema.toml`` when the folder has one,
     else modkit's default schema; with its task registry (``.registry``)."""
-    from modkit.labels.schema import DEFAULT_SCHEMA_TOML, load_schema, parse_schema
+    from modkit.labels.schema import load_schema
 
     root = Path(labels)
-    schema = load_schema(root) if root.is_dir() else parse_schema(DEFAULT_SCHEMA_TOML, "<default schema>")
+    schema = load_schema(root if root.is_dir() else None)  # None: the default schema
     return Allowed(Registry.from_schema(schema))
 
 

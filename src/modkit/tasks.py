@@ -33,6 +33,7 @@ Rule flags that no task claims (LINKS, SHOUTING) are raised all the same; they c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,3 +203,11 @@ class Registry:
 
     def to_dict(self) -> dict[str, Any]:
         return {"tasks": [t.to_dict() for t in self.tasks]}
+
+
+@functools.cache
+def default_registry() -> Registry:
+    """The registry of modkit's default schema (parsed once per process; a Registry is frozen)."""
+    from modkit.labels.schema import load_schema
+
+    return Registry.from_schema(load_schema(None))
