@@ -409,3 +409,12 @@ def test_excels_sep_hint_line_sets_the_delimiter_and_is_not_a_row(work, rows):
     f.write_bytes(b"sep=;\r\n" + f.read_bytes())
     sheet = review.read_sheet(f)
     assert sheet.delimiter == ";" and sheet.rows[0][0] == 2 and sheet.rows[0][1]["note"] == "a, b; c"
+
+
+def test_a_file_that_starts_as_utf16_but_is_broken_is_one_line_not_a_traceback(modkit, tmp_path):
+    bad = tmp_path / "broken-utf16.csv"
+    bad.write_bytes(b"\xff\xfe" + "comment_id\tdecision\n".encode("utf-16-le") + b"x")  # an odd byte at the end
+    r = modkit("review", str(bad), "--reviewer", "ana", "--labels", str(tmp_path / "labels"), "--pages", "seeds")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "broken-utf16.csv: starts as UTF-16 but is not valid UTF-16" in r.stderr
+    assert not (tmp_path / "labels" / "ana.jsonl").exists()
