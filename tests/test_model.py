@@ -139,7 +139,7 @@ def test_the_same_seed_gives_a_byte_identical_model_file(tmp_path):
     for name in ("a", "b"):
         m = model.train(labels="labels", pages=["seeds"], limit=120, small=True, evaluate=False, seed=5, name="x")
         model.save(m, tmp_path / name)
-    assert (tmp_path / "a" / "model.joblib").read_bytes() == (tmp_path / "b" / "model.joblib").read_bytes()
+    assert (tmp_path / "a" / "model.skops").read_bytes() == (tmp_path / "b" / "model.skops").read_bytes()
 
 
 def test_balanced_weights_give_each_class_and_source_equal_weight():
@@ -163,7 +163,7 @@ def test_choose_threshold_reaches_the_target_precision_at_equal_priors():
 
 
 def test_the_shipped_model_is_small_and_loads(tmp_path):
-    assert (SHIPPED / "model.joblib").stat().st_size < 15_000_000
+    assert (SHIPPED / "model.skops").stat().st_size < 15_000_000
     m = model.load_model(SHIPPED)
     assert {"civility", "topic"} <= set(m.pipelines)
     assert m.card["metrics"]["bias_identity_madlibs"]["flags"]["UNCIVIL"]["roc_auc"] > 0.5

@@ -56,6 +56,7 @@ def test_jsonl_to_stdout_is_clean_data(modkit, seeds):
         "position": 2, "author": "sRA", "timestamp": "2012-11-28T02:24", "text": "",
         "title": "What Russia wants from Obama", "source": "seeds/000_0ea86afeb990cb41.txt",
         "sha256": rows[0]["sha256"], "declared": 6, "found": 6, "article": "",
+        "status": "", "status_reason": "",  # a scraped page carries no platform decision
     }
     assert len(rows[0]["article"]) > 200  # the article rides on each thread's first comment only
     # the notes about pages without comments and the count warnings stay on stderr
@@ -99,7 +100,8 @@ def test_unknown_file_ending_is_one_error_line(tmp_path, modkit):
     (tmp_path / "page.html").write_text("<html>", encoding="utf-8")
     r = modkit("threads", "page.html", cwd=tmp_path)
     assert r.returncode == 1
-    assert r.stderr.splitlines()[0] == "error: page.html: unknown page format '.html': expected one of .txt, .csv, .jsonl"
+    assert r.stderr.splitlines()[0] == ("error: page.html: unknown page format '.html': expected one of .txt, .csv, .jsonl, "
+                                        ".ndjson, .json, .xml")
 
 
 @pytest.mark.parametrize("fmt,out", [("csv", "no/such/dir/x.csv"), ("convokit", "seeds/000_0ea86afeb990cb41.txt/corpus")])

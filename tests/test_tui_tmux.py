@@ -99,7 +99,7 @@ def test_uncertain_order_without_a_model_says_to_train(term, tmp_path):
     t = term("seeds/", "--labels", str(tmp_path), "--order", "uncertain", "--model", str(tmp_path / "nomodel"))
     screen = t.wait_for("EXIT=")
     assert "no trained model in" in screen and "run `modkit train` first" in screen, screen
-    assert "EXIT=1" in screen, screen
+    assert "EXIT=2" in screen, screen  # a --model naming nothing: bad usage
 
 
 def test_uncertain_order_opens_on_the_comment_the_model_is_least_sure_about(term, tmp_path, modkit):

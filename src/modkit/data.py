@@ -248,7 +248,11 @@ def seed_examples(labels_dir: str | Path, threads: Sequence, schema: Any,
     with one column per task of ``schema`` (:class:`modkit.labels.schema.Schema`).
 
     Returns the examples and counts of the label events behind them by ``source`` (manual,
-    import, review, adjudicated). A label on a task the schema does not have is ignored; a value
+    import, review, adjudicated, platform). A value that only the platform gave (label events
+    with ``source="platform"``, from ``modkit labels import --from-status``) is an example of
+    the source ``platform-labels`` (a second row of its comment), which ``modkit train
+    --platform-weight`` weighs below the team's own; when a person labeled the same comment and
+    task, the people's labels decide. A label on a task the schema does not have is ignored; a value
     the schema does not know raises one clear :class:`ModkitError` naming the file; a label whose
     comment is not on the pages, or whose comment text changed since (``text_sha``), is skipped
     with a warning.
@@ -261,10 +265,16 @@ def seed_examples(labels_dir: str | Path, threads: Sequence, schema: Any,
     resolved = store.resolved(warnings)
     frame = comment_frame(threads).set_index("comment_id", drop=False)
     per: dict[str, dict[str, str]] = {}
+    plat: dict[str, dict[str, str]] = {}  # values only the platform gave
     by_source: dict[str, int] = {}
     missing = 0
     for (cid, task), r in sorted(resolved.items()):
-        if task not in tasks or r.value is None:
+        if task not in tasks:
+            continue
+        people = [e for e in r.events if e.source != "platform"]
+        if people and len(people) < len(r.events) and not r.adjudicated:
+            r = _people_decide(r, people)  # a person's label beats the platform's
+        if r.value is None:
             continue
         if r.value not in tasks[task].names:
             ev = next((e for e in r.events if e.value == r.value), r.events[0])
@@ -279,19 +289,40 @@ def seed_examples(labels_dir: str | Path, threads: Sequence, schema: Any,
             if warnings is not None:
                 warnings.append(f"label {task} of {cid}: comment text changed since it was labeled; skipped")
             continue
-        per.setdefault(cid, {})[task] = r.value
+        only_platform = not r.adjudicated and all(e.source == "platform" for e in r.events)
+        (plat if only_platform else per).setdefault(cid, {})[task] = r.value
         for e in r.events:
             by_source[e.source] = by_source.get(e.source, 0) + 1
     if missing and warnings is not None:
         warnings.append(f"{missing} labels name comments not on the pages read; skipped")
-    rows = frame.loc[list(per)].reset_index(drop=True) if per else frame.iloc[0:0].reset_index(drop=True)
-    for task in tasks:
-        rows[task] = [per[c].get(task, "") for c in rows["comment_id"]]
-    rows["source"] = "seed-labels"
-    rows["source_id"] = rows["comment_id"]
-    rows["group"] = "page:" + rows["doc"].astype(str)
-    rows["synthetic"] = False
+    parts = []
+    for values, source in [(v, src) for v, src in ((per, "seed-labels"), (plat, PLATFORM_LABELS)) if v] or [(per, "seed-labels")]:
+        rows = frame.loc[list(values)].reset_index(drop=True) if values else frame.iloc[0:0].reset_index(drop=True)
+        for task in tasks:
+            rows[task] = [values[c].get(task, "") for c in rows["comment_id"]]
+        rows["source"] = source
+        rows["source_id"] = rows["comment_id"]
+        rows["group"] = "page:" + rows["doc"].astype(str)
+        rows["synthetic"] = False
+        parts.append(rows)
+    rows = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     return _finish(rows, tuple(tasks)), by_source
+
+
+#: The source of examples whose label only a comment system's own decision gave.
+PLATFORM_LABELS = "platform-labels"
+
+
+def _people_decide(r: Any, people: list) -> Any:
+    """``r`` resolved from the people's labels alone (majority; a tie gives no value)."""
+    from dataclasses import replace
+
+    counts: dict[str, int] = {}
+    for e in people:
+        counts[e.value or ""] = counts.get(e.value or "", 0) + 1
+    top = max(counts.values())
+    winners = [v for v, n in counts.items() if n == top]
+    return replace(r, value=None if len(winners) > 1 else winners[0], events=tuple(people), tie=len(winners) > 1)
 
 
 # --------------------------------------------------------------------------------------------

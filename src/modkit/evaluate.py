@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modkit.errors import EXIT_USAGE, ModkitError
+from modkit.errors import EXIT_USAGE, ModkitError, not_found
 from modkit.features import FRAME_COLUMNS, comment_frame
 from modkit.flag import score_batch
 from modkit.model import TrainedModel, binary_metrics, class_metrics
@@ -190,7 +190,7 @@ def _from_store(root: Path, sources: Sequence[str | Path], reg: Registry, warnin
     from modkit.labels import schema_for
 
     if not root.is_dir():
-        raise ModkitError(f"{root}: no such label folder")
+        raise not_found(root, "label folder")
     schema = schema_for(root)
     pages = _read_threads(sources)
     frame = comment_frame(pages)
@@ -288,10 +288,10 @@ def _from_csv(path: Path, sources: Sequence[str | Path], reg: Registry, warnings
 
 
 def _header(path: Path) -> list[str]:
-    import csv
+    from modkit import csvsafe
 
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        return next(csv.reader(fh), [])
+        return next((cells for _, cells in csvsafe.rows(fh, path)), [])
 
 
 def _cell(v: object) -> str:

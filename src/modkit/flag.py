@@ -27,13 +27,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modkit import csvsafe
 from modkit.csvsafe import neutralise
 from modkit.errors import ModkitError
 from modkit.features import STOP_WORDS, TextStats, TextTfidf, comment_frame, lexicon_hits
 from modkit.identity import NEVER_A_REASON
 from modkit.labels import text_sha
 from modkit.model import TrainedModel, align_proba, flag_scores, load_model
+from modkit.safeio import atomic_write, check_writable, os_error
 from modkit.tasks import PROFILES, Registry, default_registry
+from modkit.threads.model import REMOVED_STATUSES
 
 NEAR_REPEAT = 0.9
 CONTEXT_CHARS = 160
@@ -362,9 +365,45 @@ def csv_rows(scored: pd.DataFrame, model_label: str, registry: Registry) -> Iter
 def open_csv(path: str | Path, registry: Registry, stage: bool = False) -> tuple[io.TextIOBase, Any]:
     """Open ``path`` for a flag CSV and write the header; the caller closes the file."""
     fh = open(path, "w", encoding=CSV_ENCODING, newline="")  # noqa: SIM115 - returned to the caller
+    return fh, write_header(fh, registry, stage)
+
+
+def write_header(fh: Any, registry: Registry, stage: bool = False) -> Any:
+    """Write the flag CSV's header to ``fh`` (opened with ``newline=""``); returns the csv writer."""
     writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(csv_columns(registry, stage))
-    return fh, writer
+    return writer
+
+
+#: Columns of a flag CSV that hold a moderator's work (left empty by ``modkit flag``).
+MODERATOR_COLUMNS = ("decision", "reject_code", "note", "labels")
+
+
+def reviewed_rows(path: str | Path) -> int:
+    """Rows of the flag CSV at ``path`` in which a moderator filled a decision, reject code, note
+    or correction; 0 when there is no such file or it is no flag CSV."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    # review's reader, the one that reads a sheet back from Excel or LibreOffice (BOM, ";",
+    # UTF-16); imported here, not at the top, as review comes after flag in the data flow
+    from modkit.review import read_sheet
+
+    try:
+        sheet = read_sheet(path)
+    except ModkitError:
+        return 0
+    return sum(1 for _, cells in sheet.rows if any(cells.get(c, "").strip() for c in MODERATOR_COLUMNS))
+
+
+def refuse_reviewed(out: str | Path) -> None:
+    """Raise :class:`ModkitError` when ``out`` is a flag CSV holding a moderator's decisions
+    (:func:`reviewed_rows`): writing over it would lose them without a word."""
+    n = reviewed_rows(out)
+    if n:
+        raise ModkitError(
+            f"{out}: {n} row{'s hold' if n != 1 else ' holds'} a moderator's decisions; not overwriting them: import "
+            f"them first (modkit review {out} --reviewer NAME), write elsewhere (--out), or pass --force")
 
 
 def read_csv(path: str | Path) -> pd.DataFrame:
@@ -393,6 +432,7 @@ class FlagResult:
     pages: list[PageSummary] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     flags: tuple[str, ...] = ()  #: the model's flag codes, in the order of the flags column
+    removed: int = 0  #: comments the platform had already removed (spam, deleted, rejected): not scored
     top: list[tuple[str, str, str, float, str, str]] = field(default_factory=list)
     """The most urgent flagged comments: (comment_id, doc, flags, priority, text, reasons)."""
 
@@ -433,9 +473,10 @@ def _batches(threads: list[Any], size: int = BATCH_COMMENTS) -> Iterator[list[An
 
 def _chunk_job(paths: list[str], model: TrainedModel | str, profile: str, thresholds: dict[str, float] | None,
                keep: str, queue: int | None, run_dir: str, k: int, rescore: bool = False,
-               band: float = 0.1) -> dict[str, Any]:
+               band: float = 0.1, include_removed: bool = False) -> dict[str, Any]:
     """Score one chunk of files (each one page, or an export holding many threads); write its
-    rows, sorted, to a run file. Runs in a worker."""
+    rows, sorted, to a run file. Runs in a worker. Comments the platform removed are left out
+    unless ``include_removed`` (they still give their replies the parent's text as context)."""
     from modkit.threads.registry import read_file
 
     m = _worker_model(model)
@@ -443,11 +484,20 @@ def _chunk_job(paths: list[str], model: TrainedModel | str, profile: str, thresh
     problems: list[str] = []
     for p in paths:
         try:
-            threads.extend(read_file(Path(p)))
+            found = read_file(Path(p))
         except ModkitError as exc:
             problems.append(exc.message)
+            continue
+        for t in found:
+            too_long = _oversized(t)
+            if too_long:
+                problems.append(too_long)
+            else:
+                threads.append(t)
     explain = "all" if (queue or keep == "all") else "flagged"
-    parts = [score_batch(comment_frame(b), m, profile, thresholds, explain, rescore, band) for b in _batches(threads)]
+    removed = 0 if include_removed else sum(c.status in REMOVED_STATUSES for t in threads for c in t.comments)
+    parts = [score_batch(_frame(b, include_removed), m, profile, thresholds, explain, rescore, band)
+             for b in _batches(threads)]
     scored = pd.concat(parts, ignore_index=True) if len(parts) > 1 else (
         parts[0] if parts else score_batch(comment_frame([]), m, profile, thresholds, explain))
     if rescore and "stage" not in scored.columns:
@@ -464,7 +514,9 @@ def _chunk_job(paths: list[str], model: TrainedModel | str, profile: str, thresh
     for t in threads:
         d = tally.get(t.doc, {})
         per = {f: d[f] for f in codes if d.get(f)}  # non-zero only: one small record per page
-        pages.append(PageSummary(t.doc, t.source, len(t.comments), d.get("", 0), per, t.has_comment_section))
+        n = len(t.comments) if include_removed or not removed else sum(
+            c.status not in REMOVED_STATUSES for c in t.comments)
+        pages.append(PageSummary(t.doc, t.source, n, d.get("", 0), per, t.has_comment_section))
     if queue:
         scored = scored.sort_values("uncertainty", ascending=False, kind="stable").head(queue)
         key = scored["uncertainty"].to_numpy()
@@ -476,12 +528,27 @@ def _chunk_job(paths: list[str], model: TrainedModel | str, profile: str, thresh
     top = [(str(r.comment_id), str(r.doc), str(r.flags), float(r.priority), str(r.text), str(r.reasons))
            for r in scored[scored["flags"] != ""].head(TOP_SHOWN).itertuples(index=False)]
     run = Path(run_dir) / f"run{k:06d}.csv"
-    with open(run, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        for key_val, row in zip(scored["_key"].to_numpy(), csv_rows(scored, m.label, m.registry)):
-            w.writerow([f"{key_val:.6f}", *row])
+    try:
+        with open(run, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            for key_val, row in zip(scored["_key"].to_numpy(), csv_rows(scored, m.label, m.registry)):
+                w.writerow([f"{key_val:.6f}", *row])
+    except OSError as exc:  # the temporary folder's disk is full
+        raise os_error(run, exc) from None
     return {"run": str(run), "rows": len(scored), "pages": pages, "problems": problems, "top": top,
-            "files": len(paths)}
+            "files": len(paths), "removed": removed}
+
+
+def _frame(threads: list[Any], include_removed: bool) -> pd.DataFrame:
+    """The comment frame of ``threads`` without the comments the platform removed (unless
+    ``include_removed``); a reply to one keeps its text as parent context."""
+    frame = comment_frame(threads)
+    if include_removed:
+        return frame
+    gone = [c.status in REMOVED_STATUSES for t in threads for c in t.comments]  # the frame's row order
+    if not any(gone):
+        return frame
+    return frame[~np.asarray(gone, dtype=bool)].reset_index(drop=True)
 
 
 def _chunks(paths: list[Path], target_bytes: int) -> list[list[str]]:
@@ -501,15 +568,26 @@ def _chunks(paths: list[Path], target_bytes: int) -> list[list[str]]:
 
 def _read_run(path: str) -> Iterator[tuple[float, list[str]]]:
     with open(path, encoding="utf-8", newline="") as fh:
-        for row in csv.reader(fh):
+        for _, row in csvsafe.rows(fh, path):  # cells up to MAX_CELL: _chunk_job skips pages with more
             yield -float(row[0]), row[1:]
+
+
+def _oversized(t: Any) -> str:
+    """A problem line for a thread holding a comment too long for a CSV cell ("" if none does)."""
+    for c in t.comments:
+        if len(c.text) > csvsafe.MAX_CELL:
+            where = f"{t.source}:{c.line}" if c.line else t.source
+            return (f"{where}: comment {c.id} holds {len(c.text):,} characters, more than a CSV cell of modkit "
+                    f"holds ({csvsafe.MAX_CELL:,}); page skipped")
+    return ""
 
 
 def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None = None,
          out: str | Path = "flagged.csv", all: bool = False, profile: str = "balanced",
          thresholds: dict[str, float] | None = None, queue: int | None = None, jobs: int = 0,
          chunk_bytes: int = 4 << 20, progress: Callable[[int, int], None] | None = None,
-         rescore: bool = False, band: float = 0.1) -> FlagResult:
+         rescore: bool = False, band: float = 0.1, allow_pickle: bool = False,
+         include_removed: bool = False, force: bool = False) -> FlagResult:
     """Flag the comments of ``sources`` and write the CSV ``out``.
 
     One row per flagged comment (every comment with ``all``; the ``queue`` comments the model
@@ -517,8 +595,14 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
     in chunks (about ``chunk_bytes`` of page files each), in ``jobs`` processes (0: one per core,
     used when there is more than one chunk), each chunk's rows written to a sorted run file that is
     merged at the end: memory stays flat in the number of comments. The CSV is written to a
-    temporary file and renamed, so a failed run never leaves a half-written CSV. ``rescore``:
+    temporary file, fsynced and renamed (:func:`modkit.safeio.atomic_write`), so a failed or
+    killed run never leaves a half-written CSV; an unwritable ``out`` fails before the scoring.
+    An ``out`` in which a moderator has filled decisions is not overwritten unless ``force``
+    (:func:`refuse_reviewed`). ``rescore``:
     the e5 second stage decides the comments within ``band`` of a threshold (a ``stage`` column).
+    ``allow_pickle``: a pickle model (``model.joblib``) may be loaded (see :func:`load_model`).
+    Comments an export marks as removed by the platform (``status`` spam, deleted or rejected)
+    are not scored unless ``include_removed``; :attr:`FlagResult.removed` counts them.
     """
     from modkit.sources import resolve_sources
 
@@ -526,11 +610,14 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
         jobs = os.cpu_count() or 1
     if profile not in PROFILES:
         raise ModkitError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
-    loaded = model if isinstance(model, TrainedModel) else load_model(model)
+    out = check_writable(out)  # before the scoring, not after it
+    if not force:
+        refuse_reviewed(out)
+    loaded = model if isinstance(model, TrainedModel) else load_model(model, allow_pickle=allow_pickle)
     if rescore and not loaded.rescorers:
         raise ModkitError(f"model {loaded.name} has no e5 second stage: train one with `modkit train --rescorer`")
     m: TrainedModel | str = loaded
-    if jobs > 1 and loaded.path:  # workers load it once each (hash-checked) instead of unpickling it per chunk
+    if jobs > 1 and loaded.path and not allow_pickle:  # workers load it once each (hash-checked) instead of unpickling it per chunk
         m = str(Path(loaded.path))
         _WORKER_MODELS[m] = loaded
     if thresholds:
@@ -540,11 +627,11 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
             raise ModkitError(f"unknown flag {unknown[0]!r} in thresholds: expected one of {', '.join(codes)}")
     paths = resolve_sources(sources)
     chunks = _chunks(paths, chunk_bytes)
-    out = Path(out)
     result = FlagResult(out=out, rows=0, comments=0, flags=tuple(f.code for f in loaded.registry.flags))
     keep = "all" if all else "flagged"
     with tempfile.TemporaryDirectory(prefix="modkit-flag-") as run_dir:
-        args = [(c, m, profile, thresholds, keep, queue, run_dir, k, rescore, band) for k, c in enumerate(chunks)]
+        args = [(c, m, profile, thresholds, keep, queue, run_dir, k, rescore, band, include_removed)
+                for k, c in enumerate(chunks)]
         if jobs > 1 and len(chunks) > 1:
             from joblib import Parallel, delayed
 
@@ -557,25 +644,22 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
             runs.append(r["run"])
             result.pages.extend(r["pages"])
             result.problems.extend(r["problems"])
+            result.removed += r.get("removed", 0)
             result.top = heapq.nlargest(TOP_SHOWN, [*result.top, *r["top"]], key=lambda t: t[3])
             done += r["files"]
             if progress:
                 progress(done, len(paths))
         result.comments = sum(p.comments for p in result.pages)
-        tmp = out.with_name(out.name + ".tmp")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fh, writer = open_csv(tmp, loaded.registry, stage=rescore)
         n = 0
-        try:
+        # temporary file, fsync, rename: a failed or killed run leaves the old CSV, never half a new one
+        with atomic_write(out, encoding=CSV_ENCODING, newline="") as fh:
+            writer = write_header(fh, loaded.registry, stage=rescore)
             merged = heapq.merge(*(_read_run(r) for r in runs), key=lambda kv: kv[0])
             for _, row in merged:
                 if queue and n >= queue:
                     break
                 writer.writerow(row)
                 n += 1
-        finally:
-            fh.close()
-        os.replace(tmp, out)
     result.rows = n
     return result
 

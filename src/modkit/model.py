@@ -2,8 +2,8 @@
 
 >>> from modkit import model
 >>> m = model.train(labels="labels", pages=["seeds"], data=model.DEFAULT_DATA, seed=0)
->>> model.save(m, "models/default")          # model.joblib + model_card.json
->>> m = model.load_model("models/default")   # checks sha256 and versions first
+>>> model.save(m, "models/default")          # model.skops + model_card.json
+>>> m = model.load_model("models/default")   # checks sha256, versions and types first
 
 The tasks, their flags and how each is trained come from the label schema
 (:mod:`modkit.tasks`, ``labels/schema.toml``): a task reads the feature sets its ``features``
@@ -21,16 +21,24 @@ thread, so thread features would teach "has an article = civil"); topic reads th
 context and surface statistics, never the comment's own words (they would teach the seed
 pages' subject); stance reads the text.
 
-A joblib file is a pickle: loading it runs code. Only load models you trained or trust;
-:func:`load_model` refuses a file whose sha256 differs from its model card.
+Models are saved with ``skops.io`` (a zip of JSON and ``.npy`` arrays): loading one builds only
+the types of :data:`MODEL_TYPES` and skops's own trusted ones, and runs no code from the file.
+:func:`load_model` refuses a file whose sha256 differs from its model card, a file holding any
+other type, and a pickle (``model.joblib`` of modkit 0.2 and before: loading it runs code) unless
+``allow_pickle=True`` (``--allow-pickle``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import platform
+import shutil
+import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,11 +65,37 @@ from modkit import __version__
 from modkit import data as corpora
 from modkit.errors import ModkitError
 from modkit.features import TextStats, TextTfidf, ThreadContext, comment_frame, lexicon_hits
+from modkit.safeio import fsync_dir, os_error
 from modkit.tasks import PROFILE_HELP, PROFILES, Registry, TaskSpec
 
 DEFAULT_DATA = corpora.DEFAULT_DATA
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
+#: The pickle of modkit 0.2 and before: loaded only with ``allow_pickle=True`` (``--allow-pickle``).
+PICKLE_FILE = "model.joblib"
+
+#: The allow-list: every type a model file may hold beyond the ones skops trusts by default
+#: (Python's containers and scalars, numpy arrays and dtypes, scipy sparse matrices, the public
+#: scikit-learn estimators such as Pipeline, FeatureUnion, CalibratedClassifierCV,
+#: LogisticRegression, SGDClassifier). :func:`load_model` refuses a file holding any type
+#: that is on neither list before building a single object from it. A new transformer or
+#: model part must be added here (tests/test_model_files.py checks that every feature set,
+#: classifier and the e5 second stage pass).
+MODEL_TYPES: tuple[str, ...] = (
+    "modkit.model.TrainedModel",
+    "modkit.tasks.Registry",
+    "modkit.tasks.TaskSpec",
+    "modkit.tasks.FlagSpec",
+    "modkit.features.TextTfidf",
+    "modkit.features.TextStats",
+    "modkit.features.ThreadContext",
+    "modkit.embedding.TextEmbedding",
+    "modkit.embedding.MeaningContext",
+    "modkit.rescore.E5Embedding",
+    # CalibratedClassifierCV's fitted parts (private classes of sklearn.calibration)
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,20 +281,28 @@ IDENTITY_COPIES = 4
 OWN_WEIGHT = 1.0
 #: The source name of a team's own labels (the label store: manual, imported, reviewed, adjudicated).
 OWN_SOURCE = "seed-labels"
+#: The source name of labels only a comment system's own decision gave (``labels import --from-status``).
+PLATFORM_SOURCE = corpora.PLATFORM_LABELS
+#: How much the platform's labels weigh, as a share of the team's own, within each value
+#: (``--platform-weight``): a moderation queue's decisions are noisier than a labeler's.
+PLATFORM_WEIGHT = 0.5
 
 
 def balanced_weights(labels: pd.Series, sources: pd.Series, cap: float = 10.0,
-                     own_weight: float = 1.0) -> np.ndarray:
+                     own_weight: float = 1.0, platform_weight: float = PLATFORM_WEIGHT) -> np.ndarray:
     """Sample weights giving every class the same total weight, and within a class every
     source the same share: neither the corpus a text comes from (tweet or news comment) nor
     its class frequency can stand in for the label. The team's own labels (source
     :data:`OWN_SOURCE`) count as ``own_weight`` sources within each class, so a few hundred of
-    them are not diluted by tens of thousands of public examples. Capped at ``cap`` x
+    them are not diluted by tens of thousands of public examples; the platform's labels (source
+    :data:`PLATFORM_SOURCE`) count as ``platform_weight`` x ``own_weight`` sources. Capped at ``cap`` x
     ``own_weight`` x the median weight so a single label does not outweigh a corpus."""
     df = pd.DataFrame({"y": labels.to_numpy(), "s": sources.to_numpy()})
     n_classes = df["y"].nunique()
     cell = df.groupby(["y", "s"])["y"].transform("size").to_numpy(dtype=float)
-    share = np.where(df["s"].to_numpy() == OWN_SOURCE, float(own_weight), 1.0)
+    src = df["s"].to_numpy()
+    share = np.where(src == OWN_SOURCE, float(own_weight),
+                     np.where(src == PLATFORM_SOURCE, float(own_weight) * float(platform_weight), 1.0))
     df["share"] = share
     # within a class, each source's share: its own weight over the sum of the class's source weights
     per_source = df.drop_duplicates(["y", "s"]).groupby("y")["share"].sum()
@@ -529,7 +571,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
           small: bool = False, progress: Callable[[str], None] | None = None,
           schema: Any = None, tune_reg: bool = True, own_weight: float = OWN_WEIGHT,
           identity_copies: int = IDENTITY_COPIES, rescorer: bool = False,
-          rescorer_examples: int = 2000) -> TrainedModel:
+          rescorer_examples: int = 2000, platform_weight: float = PLATFORM_WEIGHT) -> TrainedModel:
     """Train one pipeline per task of the schema (``schema``, else ``labels/schema.toml`` of the
     ``labels`` folder, else the default schema) on the resolved labels of the comments on
     ``pages``, the public corpora ``data`` and the synthetic placements; evaluate with grouped
@@ -538,7 +580,8 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     A task without enough labels is left out (one line in ``card["skipped"]`` and the
     warnings). Each task's regularisation is chosen by grouped cross-validation (:func:`tune`)
     unless ``tune_reg`` is False. The team's own labels weigh ``own_weight`` public corpora
-    (:func:`balanced_weights`). A task with a flag marked ``bias`` trains on
+    (:func:`balanced_weights`); labels only the platform gave (``labels import --from-status``)
+    weigh ``platform_weight`` of the team's. A task with a flag marked ``bias`` trains on
     ``identity_copies`` identity-swapped copies of its examples that name a group
     (:func:`identity_swaps`; figures and thresholds are on the original rows). With
     ``rescorer``, each task with model flags that reads the text also gets an e5 second stage
@@ -566,6 +609,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
                           "they are excluded from every figure on real labels",
         "profiles": {p: PROFILE_HELP[p] for p in PROFILES},
         "own_label_weight": own_weight,
+        "platform_label_weight": platform_weight,
         "identity_swap_copies": identity_copies,
         "warnings": td.warnings,
     }
@@ -597,7 +641,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
         else:
             df = df.assign(augmented=False)
         y = df[spec.name].to_numpy(dtype=object).astype(str)
-        w = balanced_weights(df[spec.name], df["source"], own_weight=own_weight)
+        w = balanced_weights(df[spec.name], df["source"], own_weight=own_weight, platform_weight=platform_weight)
         reg = None
         if tune_reg and df["group"].nunique() >= 3:
             say(f"{spec.name}: choosing the regularisation by grouped cross-validation")
@@ -764,23 +808,134 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def save(m: TrainedModel, out: str | Path) -> Path:
-    """Write ``OUT/model.joblib`` and ``OUT/model_card.json`` (with the joblib's sha256).
+def _is_node(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("__loader__"), str)
 
-    The joblib holds no time stamp or path, so the same data and seed give the same bytes."""
+
+def skops_bytes(obj: Any) -> bytes:
+    """``skops.io.dumps(obj)``, deflated, with the same bytes for the same object: skops numbers
+    its nodes and names its array files by ``id()`` and stamps each zip entry with the clock;
+    here the ids are renumbered in schema order (an id only tells which nodes are one object)
+    and the time stamps fixed. A JSON scalar (str, int, float, bool, None) gets an id of its own
+    at each place: it is immutable and rebuilt from its text, so whether Python happened to
+    share it (small ints, interned strings) must not change the file. (A scipy sparse matrix,
+    which skops stores as an ``.npz`` with its own time stamps, would still vary; a modkit model
+    holds none.)"""
+    import skops.io as sio
+
+    with zipfile.ZipFile(io.BytesIO(sio.dumps(obj))) as raw:
+        schema = json.loads(raw.read("schema.json"))
+        ids: dict[Any, int] = {}
+        files: dict[str, str] = {}
+
+        def visit(value: Any) -> None:
+            if _is_node(value):
+                if "__id__" in value:  # from 1: skops does not memoise an id of 0
+                    content = value.get("content")
+                    scalar = value["__loader__"] == "JsonNode" and isinstance(content, str) and content[:1] not in "[{"
+                    value["__id__"] = ids.setdefault(object() if scalar else value["__id__"], len(ids) + 1)
+                if value.get("type") in ("numpy", "scipy") and isinstance(value.get("file"), str):
+                    ext = value["file"].rpartition(".")[2]
+                    value["file"] = files.setdefault(value["file"], f"{len(files) + 1:06d}.{ext}")
+                for v in value.values():
+                    visit(v)
+            elif isinstance(value, dict):  # a DictNode's content: key -> node
+                for v in value.values():
+                    visit(v)
+            elif isinstance(value, list):
+                for v in value:
+                    visit(v)
+
+        visit(schema)
+        if set(raw.namelist()) != {"schema.json", *files}:
+            raise RuntimeError("skops wrote files its schema does not name: cannot make its bytes stable")
+        entries = [("schema.json", json.dumps(schema, separators=(",", ":")).encode("utf-8"))]
+        entries += sorted((new, raw.read(old)) for old, new in files.items())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data, compresslevel=9)
+    return buf.getvalue()
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _old_folder(folder: Path) -> Path:
+    """Where :func:`save` moves the model it replaces, for the moment of the swap."""
+    return folder.with_name(f".{folder.name}.old")
+
+
+def _swap_in(new: Path, out: Path) -> None:
+    """Put the complete folder ``new`` in place of ``out``: rename ``out`` away, rename ``new``
+    in, remove the old one. Between the two renames only ``.OUT.old`` exists, and
+    :func:`load_model` puts it back if a crash leaves it so."""
+    old = _old_folder(out)
+    if out.exists():
+        if old.exists():  # left by a save that died after its swap: out is newer
+            shutil.rmtree(old)
+        os.rename(out, old)
+    os.rename(new, out)
+    fsync_dir(out.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save(m: TrainedModel, out: str | Path) -> Path:
+    """Write the model folder ``OUT``: ``model.skops`` and ``model_card.json`` (with the model
+    file's sha256), replacing the folder as a whole.
+
+    Both files are written and fsynced in a new folder beside ``OUT`` (``.OUT.tmp-XXXX``), which
+    then takes the place of ``OUT`` (:func:`_swap_in`): an interrupt at any moment leaves the
+    old model or the new one, each with its own card, never a model file beside another
+    model's card. A folder holding anything but a model is refused, not replaced. The model
+    file holds no time stamp, path or object id: the same data and seed give the same bytes."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        if not out.is_dir():
+            raise ModkitError(f"{out}: not a folder: give the model folder to write")
+        extra = sorted(p.name for p in out.iterdir() if p.name not in (MODEL_FILE, PICKLE_FILE, CARD_FILE))
+        if extra:
+            raise ModkitError(f"{out}: not a model folder (holds {', '.join(extra[:3])}"
+                              f"{', ...' if len(extra) > 3 else ''}); saving replaces the whole folder: "
+                              "choose a new or empty one")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(out, exc) from None
     card = dict(m.card)
     saved = TrainedModel(name=m.name, registry=m.registry, pipelines=m.pipelines, thresholds=m.thresholds,
                          lexicon=m.lexicon, context=m.context, rescorers=m.rescorers,
                          card={k: v for k, v in card.items() if k in ("name", "modkit_version")})
-    tmp = out / (MODEL_FILE + ".tmp")
-    joblib.dump(saved, tmp, compress=3)
-    tmp.replace(out / MODEL_FILE)
-    card["sha256"] = sha256_of(out / MODEL_FILE)
-    card["size_bytes"] = (out / MODEL_FILE).stat().st_size
+    data = skops_bytes(saved)
+    card["sha256"] = hashlib.sha256(data).hexdigest()
+    card["size_bytes"] = len(data)
     card["model_file"] = MODEL_FILE
-    (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    card["format"] = "skops"
+    text = json.dumps(card, indent=2, ensure_ascii=False) + "\n"
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:
+        raise os_error(out, exc) from None
+    try:
+        _write_synced(tmp / MODEL_FILE, data)
+        _write_synced(tmp / CARD_FILE, text.encode("utf-8"))
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide the model from other users
+        fsync_dir(tmp)
+        _swap_in(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise os_error(out, exc) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     m.card = card
     m.path = str(out)
     return out
@@ -793,43 +948,123 @@ def shipped_model_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "models" / "default"
 
 
+def _restore_interrupted_save(folder: Path) -> None:
+    """A :func:`save` that died between its two renames leaves only ``.NAME.old`` beside the
+    model folder: the complete previous model. Put it back (or say where it is)."""
+    old = _old_folder(folder)
+    if folder.exists() or not old.is_dir():
+        return
+    try:
+        os.rename(old, folder)
+    except OSError as exc:
+        if not folder.exists():  # a read-only models folder, say
+            raise ModkitError(f"{folder}: missing; {old} holds the model from before an interrupted save "
+                              f"but cannot be renamed back ({exc.strerror or exc}): rename it to {folder.name}") from None
+
+
 def _model_paths(path: str | Path) -> tuple[Path, Path]:
     p = Path(path)
-    if p.suffix == ".joblib":
+    if p.suffix in (".skops", ".joblib"):
+        _restore_interrupted_save(p.parent)
         return p, p.with_name(CARD_FILE)
+    _restore_interrupted_save(p)
+    if not (p / MODEL_FILE).is_file() and (p / PICKLE_FILE).is_file():
+        return p / PICKLE_FILE, p / CARD_FILE  # a folder of modkit 0.2
     return p / MODEL_FILE, p / CARD_FILE
 
 
-def load_model(path: str | Path) -> TrainedModel:
-    """Load a saved model after checking it: the joblib's sha256 must match its model card, and
-    the card's Python (major.minor), scikit-learn and modkit versions must match these.
-    Raises one clear :class:`ModkitError` otherwise. Only load models you trust: unpickling
-    runs code, the hash check only tells that the file is the one its card describes."""
+def model_file(path: str | Path) -> Path:
+    """The model file :func:`load_model` reads for ``path`` (a model folder or a model file)."""
+    return _model_paths(path)[0]
+
+
+def is_pickle(path: str | Path) -> bool:
+    """Whether the model at ``path`` is a pickle (``model.joblib``), which needs ``allow_pickle``."""
+    return model_file(path).suffix != ".skops"
+
+
+def _version_problem(card: dict[str, Any], model_file: Path) -> str | None:
+    """Why this Python, scikit-learn or modkit cannot load the model of ``card`` (and how to fix
+    it), or None."""
+    retrain = f"retrain it with `modkit train --out {model_file.parent}`"
+    py = ".".join(str(card.get("python_version", "")).split(".")[:2])
+    here = ".".join(platform.python_version().split(".")[:2])
+    if py != here:
+        return f"saved with Python {py}, this is Python {here}: run modkit on Python {py}, or {retrain}"
+    sk = card.get("sklearn_version")
+    if sk != sklearn.__version__:
+        return (f"saved with scikit-learn {sk}, this is scikit-learn {sklearn.__version__}: install the version it "
+                f"needs (`pip install scikit-learn=={sk}`; `make install` pins it through constraints.txt), or {retrain}")
+    mk = card.get("modkit_version")
+    if mk != __version__:
+        return f"saved with modkit {mk}, this is modkit {__version__}: install modkit {mk}, or {retrain}"
+    return None
+
+
+def _load_skops(model_file: Path, data: bytes) -> Any:
+    """The object in a skops file, refusing any type not on :data:`MODEL_TYPES` (nor on skops's
+    default list). ``skops.io.loads`` audits the whole tree of types before it builds any object;
+    only on a refusal is the file's schema read again to name the foreign types."""
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        return sio.loads(data, trusted=list(MODEL_TYPES))
+    except UntrustedTypesFoundException:
+        foreign = [t for t in sio.get_untrusted_types(data=data) if t not in MODEL_TYPES]
+        raise ModkitError(f"{model_file}: holds {'a type' if len(foreign) == 1 else 'types'} a modkit model does not "
+                          f"have ({', '.join(foreign)}); refusing to load it") from None
+    except Exception as exc:  # noqa: BLE001 - not a zip, no schema, unknown protocol: a corrupt file
+        raise ModkitError(f"{model_file}: corrupt model file ({type(exc).__name__}: {exc})") from None
+
+
+def load_model(path: str | Path, allow_pickle: bool = False) -> TrainedModel:
+    """Load a saved model (a model folder or its model file) after checking it:
+
+    - the model file's sha256 must match its model card;
+    - the card's Python (major.minor), scikit-learn and modkit versions must be the ones
+      running (the message says which are needed and how to get them);
+    - a skops file may hold only the types of :data:`MODEL_TYPES` and skops's default trusted
+      ones, checked before any object is built from it: loading it runs no code from the file;
+    - a pickle (``model.joblib``, modkit 0.2 and before) is refused unless ``allow_pickle``:
+      unpickling runs whatever code the file holds, and the hash check only tells that the
+      file is the one its card describes, not that it is harmless.
+
+    Raises one :class:`ModkitError` line otherwise."""
     model_file, card_file = _model_paths(path)
     if not model_file.is_file():
         raise ModkitError(f"{model_file}: no model file (train one with `modkit train --out {model_file.parent}`)")
     if not card_file.is_file():
         raise ModkitError(f"{card_file}: model card missing; refusing to load {model_file} unchecked")
+    pickled = is_pickle(model_file)
+    if pickled and not allow_pickle:
+        raise ModkitError(f"{model_file}: a pickle, which runs code when loaded; refusing it: retrain with "
+                          f"`modkit train --out {model_file.parent}` (writes {MODEL_FILE}), or pass --allow-pickle "
+                          "(allow_pickle=True) if you trust this file")
     try:
         card = json.loads(card_file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModkitError(f"{card_file}: not a valid model card ({exc})") from None
-    sha = sha256_of(model_file)
+    if not isinstance(card, dict):
+        raise ModkitError(f"{card_file}: not a valid model card (expected a JSON object)")
+    try:
+        data = model_file.read_bytes()  # read once: the bytes checked are the bytes loaded
+    except OSError as exc:
+        raise os_error(model_file, exc, "cannot read") from None
+    sha = hashlib.sha256(data).hexdigest()
     if card.get("sha256") != sha:
         raise ModkitError(f"{model_file}: sha256 {sha[:12]}... does not match {card_file.name} "
                           f"({str(card.get('sha256'))[:12]}...): file changed or tampered; refusing to load it")
-    want = {"python": ".".join(str(card.get("python_version", "")).split(".")[:2]),
-            "scikit-learn": card.get("sklearn_version"), "modkit": card.get("modkit_version")}
-    have = {"python": ".".join(platform.python_version().split(".")[:2]),
-            "scikit-learn": sklearn.__version__, "modkit": __version__}
-    for what, wanted in want.items():
-        if wanted != have[what]:
-            raise ModkitError(f"{model_file}: trained with {what} {wanted}, this is {what} {have[what]}: "
-                              "retrain with `modkit train` (a pickle from another version may misbehave)")
-    try:
-        m = joblib.load(model_file)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
-        raise ModkitError(f"{model_file}: corrupt model file ({type(exc).__name__}: {exc})") from None
+    why = _version_problem(card, model_file)
+    if why:
+        raise ModkitError(f"{model_file}: {why}")
+    if pickled:
+        try:
+            m = joblib.load(io.BytesIO(data))
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
+            raise ModkitError(f"{model_file}: corrupt model file ({type(exc).__name__}: {exc})") from None
+    else:
+        m = _load_skops(model_file, data)
     if not isinstance(m, TrainedModel):
         raise ModkitError(f"{model_file}: not a modkit model (holds {type(m).__name__})")
     m.__dict__.setdefault("rescorers", {})  # a model saved before the e5 second stage existed
@@ -902,6 +1137,8 @@ def summary_lines(m: TrainedModel) -> list[str]:
 
 __all__ = [
     "DEFAULT_DATA",
+    "MODEL_FILE",
+    "MODEL_TYPES",
     "PROFILES",
     "TrainedModel",
     "balanced_weights",
@@ -909,7 +1146,9 @@ __all__ = [
     "comment_frame",
     "flag_scores",
     "grouped_folds",
+    "is_pickle",
     "load_model",
+    "model_file",
     "save",
     "summary_lines",
     "task_pipeline",

@@ -9,7 +9,10 @@ to fold its replies), each comment's flags and scores as coloured badges, and th
 problems (fewer comments found than declared...). At the top: counts, and filters by flag and by
 author; a comment that does not match is hidden unless one of its replies matches, in which case
 it stays as dimmed context. All page text is HTML-escaped: a comment holding ``<script>`` shows
-as text.
+as text; control characters, bidi overrides and zero-width characters show as marked stand-ins
+(``<U+202E>``, ``␛``: :mod:`modkit.safetext`). Replies nest up to :data:`MAX_NESTING` levels;
+deeper ones follow their parent at that level, each with its depth (built without recursion: a
+100,000-deep reply chain is fine).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pathlib import Path
 
 from modkit.errors import ModkitError
 from modkit.review import parse_flags, read_sheet
+from modkit.safeio import check_writable, write_text_atomic
+from modkit.safetext import pieces, visible
 from modkit.threads import Comment, Thread, iter_threads
 
 #: Columns of the flag CSV that are not shown as badges (the comment itself and its bookkeeping).
@@ -90,33 +95,84 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _v(text: object, keep_layout: bool = False) -> str:
+    """Page text for the reader: HTML-escaped, and each control, bidi override or zero-width
+    character shown as a marked stand-in (``<U+202E>``, ``␛``) instead of acting on the page."""
+    out = []
+    for piece, stand_in in pieces(str(text), keep_layout=keep_layout):
+        out.append(f'<span class="ctl" title="hidden character in the page">{_e(piece)}</span>' if stand_in
+                   else _e(piece))
+    return "".join(out)
+
+
+def _a(text: object) -> str:
+    """Page text for an attribute (ids, filter values): escaped, controls shown :func:`visible`."""
+    return _e(visible(str(text)))
+
+
 def _score_class(p: float) -> str:
     return "hi" if p >= 0.5 else "mid" if p >= 0.25 else "lo"
 
 
-def _comment_html(t: Thread, c: Comment, flags: Mapping[str, FlagInfo], kids: dict[str, list[Comment]]) -> str:
-    info = flags.get(c.id, FlagInfo())
-    badges = "".join(f'<span class="badge flag flag-{_e(f.lower())}">{_e(f)}</span>' for f in info.flags)
+#: Reply levels nested as HTML elements; deeper replies are placed beside their parent, each
+#: marked with its depth (browsers cap element nesting, and 5,000 nested levels help no reader).
+MAX_NESTING = 40
+
+
+def _comment_open(c: Comment, info: FlagInfo, replies: int, beside: bool) -> str:
+    """A comment's ``<details>`` up to the opening of its replies' container."""
+    badges = "".join(f'<span class="badge flag flag-{_a(f.lower())}">{_v(f)}</span>' for f in info.flags)
     for col, p in info.scores.items():
-        badges += f'<span class="badge score {_score_class(p)}" title="{_e(col)}">{_e(col[2:])} {p:.2f}</span>'
+        badges += f'<span class="badge score {_score_class(p)}" title="{_a(col)}">{_v(col[2:])} {p:.2f}</span>'
     for col, v in info.values.items():
-        badges += f'<span class="badge value value-{_e(col)}" title="{_e(col)}">{_e(v)}</span>'
+        badges += f'<span class="badge value value-{_a(col)}" title="{_a(col)}">{_v(v)}</span>'
     if info.decision:
-        badges += f'<span class="badge decision">{_e(info.decision)}</span>'
-    reasons = f'<div class="reasons">why: {_e(info.reasons)}</div>' if info.reasons else ""
-    text = _e(c.text) if c.text else '<span class="none">(empty comment)</span>'
-    replies = kids.get(c.id, [])
-    inner = "".join(_comment_html(t, k, flags, kids) for k in replies)
-    n = f'<span class="replies">{len(replies)} repl{"y" if len(replies) == 1 else "ies"}</span>' if replies else ""
+        badges += f'<span class="badge decision">{_v(info.decision)}</span>'
+    if c.status and c.status != "approved":  # the platform's own decision (a comment-system export)
+        why = f": {c.status_reason}" if c.status_reason else ""
+        badges += (f'<span class="badge status status-{_a(c.status)}" title="the platform\'s decision">'
+                   f'{_v(c.status + why)}</span>')
+    reasons = f'<div class="reasons">why: {_v(info.reasons)}</div>' if info.reasons else ""
+    text = _v(c.text, keep_layout=True) if c.text else '<span class="none">(empty comment)</span>'
+    n = f'<span class="replies">{replies} repl{"y" if replies == 1 else "ies"}</span>' if replies else ""
+    deep = (f'<span class="deep">depth {c.depth}, replies to <a href="#c-{_a(c.parent_id)}">{_v(c.parent_id)}</a></span>'
+            if beside else "")
     return (
-        f'<details open class="comment" id="c-{_e(c.id)}" data-id="{_e(c.id)}" data-author="{_e(c.author)}" '
-        f'data-flags="{_e(" ".join(info.flags))}" data-depth="{c.depth}">'
-        f'<summary><span class="author">{_e(c.author or "(no author)")}</span>'
-        f'<time>{_e(c.timestamp or "no time")}</time>{badges}{n}</summary>'
+        f'<details open class="comment{" beside" if beside else ""}" id="c-{_a(c.id)}" data-id="{_a(c.id)}" '
+        f'data-author="{_a(c.author)}" data-flags="{_a(" ".join(info.flags))}" data-depth="{c.depth}">'
+        f'<summary>{deep}<span class="author">{_v(c.author or "(no author)")}</span>'
+        f'<time>{_v(c.timestamp or "no time")}</time>{badges}{n}</summary>'
         f'<div class="body"><div class="text">{text}</div>{reasons}'
-        f'<div class="meta">{_e(c.id)}</div></div>'
-        f'<div class="children">{inner}</div></details>'
+        f'<div class="meta">{_v(c.id)}</div></div>'
+        f'<div class="children">'
     )
+
+
+_CLOSE = "</div></details>"
+
+
+def _tree_html(roots: list[Comment], flags: Mapping[str, FlagInfo], kids: dict[str, list[Comment]]) -> str:
+    """The nested ``<details>`` of a reply tree: iterative (no recursion limit) and linear.
+
+    Replies nest up to :data:`MAX_NESTING` levels; a deeper reply closes at once and its own
+    replies follow it in the same container ("beside"), each saying its depth and parent."""
+    parts: list[str] = []
+    stack: list[tuple[Comment, int] | None] = [(c, 0) for c in reversed(roots)]  # None: close a comment
+    while stack:
+        item = stack.pop()
+        if item is None:
+            parts.append(_CLOSE)
+            continue
+        c, level = item
+        replies = kids.get(c.id, [])
+        beside = level >= MAX_NESTING
+        parts.append(_comment_open(c, flags.get(c.id, FlagInfo()), len(replies), beside))
+        if beside:  # closed now; its replies come after it, in the same container
+            parts.append(_CLOSE)
+        else:
+            stack.append(None)
+        stack.extend((k, level + 1) for k in reversed(replies))
+    return "".join(parts)
 
 
 def _page_html(t: Thread, flags: Mapping[str, FlagInfo]) -> str:
@@ -126,20 +182,20 @@ def _page_html(t: Thread, flags: Mapping[str, FlagInfo]) -> str:
     declared = "" if t.declared is None else f" of {t.declared} declared"
     flagged = sum(1 for c in t.comments if flags.get(c.id, FlagInfo()).flags)
     if t.comments:
-        body = "".join(_comment_html(t, c, flags, kids) for c in kids.get("", []))
+        body = _tree_html(kids.get("", []), flags, kids)
         count = f"{t.found} comments{declared}, {flagged} flagged, {len(t.authors)} authors"
     else:
         what = "no comment section" if not t.has_comment_section else "a comment section with no comments"
         body = f'<p class="empty">No comments: this page has {what}.</p>'
         count = "no comments"
     problems = "".join(
-        f"<li>{_e(p.message)}</li>" for p in t.problems if p.kind != "no_comment_section"
+        f"<li>{_v(p.message)}</li>" for p in t.problems if p.kind != "no_comment_section"
     )
     problems = f'<ul class="problems">{problems}</ul>' if problems else ""
     return (
-        f'<section class="page" id="page-{_e(t.doc)}" data-doc="{_e(t.doc)}">'
-        f'<h2>{_e(t.title or t.doc)}</h2>'
-        f'<p class="pageinfo"><code>{_e(t.doc)}</code> · {_e(count)}</p>{problems}'
+        f'<section class="page" id="page-{_a(t.doc)}" data-doc="{_a(t.doc)}">'
+        f'<h2>{_v(t.title or t.doc)}</h2>'
+        f'<p class="pageinfo"><code>{_v(t.doc)}</code> · {_e(count)}</p>{problems}'
         f'<div class="tree">{body}</div></section>'
     )
 
@@ -168,6 +224,8 @@ summary{cursor:pointer;list-style-position:outside}
 .reasons{font-size:12px;color:#9a3412}.meta{font-size:11px;color:#98a2b3}
 .badge{display:inline-block;font-size:11.5px;border-radius:10px;padding:0 7px;margin:0 3px;border:1px solid transparent}
 .flag{color:#fff;background:#667085;font-weight:600}
+.status{background:#f2f4f7;border-color:#98a2b3;color:#344054;font-style:italic}
+.status-pending{border-color:#fec84b;color:#93370d}
 .flag-abusive{background:#d92d20}.flag-uncivil{background:#f79009}.flag-off_topic{background:#1570ef}
 .flag-repeat_post{background:#7a5af8}.flag-links{background:#0e9384}.flag-shouting{background:#c11574}
 .score.hi{background:#fee4e2;border-color:#fda29b;color:#912018}
@@ -176,6 +234,8 @@ summary{cursor:pointer;list-style-position:outside}
 .value{background:#ecfdf3;color:#05603a;border-color:#a6f4c5}
 .decision{background:#f4ebff;color:#53389e;border-color:#d6bbfb}
 .hidden{display:none}.context>summary,.context>.body{opacity:.45}
+.ctl{font:11px ui-monospace,monospace;color:#b42318;background:#fef3f2;border:1px solid #fecdca;border-radius:3px;padding:0 2px}
+.deep{font-size:12px;color:#9a3412;margin-right:8px}
 """
 
 _JS = """
@@ -229,13 +289,14 @@ def build_report(
     ids = {c.id for c in comments}
     s.unmatched_flags = sum(1 for cid in flags if cid not in ids)
     authors = sorted({c.author for c in comments if c.author}, key=str.lower)
-    flag_opts = "".join(f'<option value="{_e(f)}">{_e(f)} ({n})</option>' for f, n in sorted(s.by_flag.items()))
-    author_opts = "".join(f'<option value="{_e(a)}">{_e(a)}</option>' for a in authors)
+    # an <option> holds text only: controls are shown by their stand-ins, as in data-author
+    flag_opts = "".join(f'<option value="{_a(f)}">{_a(f)} ({n})</option>' for f, n in sorted(s.by_flag.items()))
+    author_opts = "".join(f'<option value="{_a(a)}">{_a(a)}</option>' for a in authors)
     counts = (
         f'<span><b id="n-pages">{s.pages}</b> pages</span>'
         f'<span><b id="n-comments">{s.comments}</b> comments</span>'
         f'<span><b id="n-flagged">{s.flagged}</b> flagged</span>'
-        + "".join(f'<span class="count-flag"><b>{n}</b> {_e(f)}</span>' for f, n in sorted(s.by_flag.items()))
+        + "".join(f'<span class="count-flag"><b>{n}</b> {_v(f)}</span>' for f, n in sorted(s.by_flag.items()))
         + f'<span><b>{len(authors)}</b> authors</span>'
     )
     pages = "".join(_page_html(t, flags) for t in threads) or '<p class="empty">No pages.</p>'
@@ -245,8 +306,8 @@ def build_report(
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f'<header><h1>{_e(title)}</h1><div class="counts">{counts}</div>'
+        f"<title>{_a(title)}</title><style>{_CSS}</style></head><body>"
+        f'<header><h1>{_v(title)}</h1><div class="counts">{counts}</div>'
         '<div class="filters">'
         '<label>flag <select id="flag-filter"><option value="">all comments</option>'
         f'<option value="*">any flag</option><option value="-">not flagged</option>{flag_opts}</select></label>'
@@ -263,12 +324,11 @@ def write_report(
     sources: str | Path | Iterable[str | Path], out: str | Path, flags: str | Path | None = None,
     title: str = "modkit thread report",
 ) -> ReportSummary:
-    """Read the pages (and the flag CSV, if given) and write the HTML report to ``out``."""
+    """Read the pages (and the flag CSV, if given) and write the HTML report to ``out``
+    (atomically: :func:`modkit.safeio.write_text_atomic`; an unwritable ``out`` fails first)."""
+    out = check_writable(out)
     info = read_flags(flags) if flags else {}
     summary = ReportSummary()
     page = build_report(iter_threads(sources), info, title, summary)
-    out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    write_text_atomic(out, page)
     return summary

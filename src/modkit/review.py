@@ -24,6 +24,28 @@ Every row is validated before anything is written: one problem per row, with its
 the spreadsheet shows it (the header is row 1). Importing the same decisions twice adds nothing:
 each record carries a ``key`` over (reviewer, comment, decision, reject code, corrections, note)
 and a row whose key equals the reviewer's latest decision on that comment is skipped.
+
+Crash safety: the label events and the decision records of one import (or of one keypress of
+``--interactive``) are one batch, written all or nothing through the intent journal of
+:mod:`modkit.labels.journal`:
+
+1. under the journal lock, a batch a killed review or import left is completed first, then the
+   new decisions are planned against the log (so what is "already imported" is decided on a
+   whole log);
+2. ``labels/.journal/<batch>.json`` (every label line and decision line, each stamped with the
+   batch id ``review-<time>-<random>``) is written atomically (fsync, rename, fsync);
+3. the label lines are appended to ``labels/<reviewer>.jsonl``, the decision lines to
+   ``labels/review/decisions.jsonl`` (each append locked and fsynced), and the journal record
+   is removed: the commit;
+4. readers (the store, :class:`DecisionLog`, ``review stats``, ``train``) leave out the lines of
+   a batch whose journal record is still there, so after a kill at any point they see the labels
+   and the decisions of a batch together or not at all; the next writer completes the batch
+   (roll forward: it appends the lines a file does not hold yet, byte for byte);
+5. a full disk during step 3 cuts the files back to their old size and removes the record: the
+   command says so in one line and nothing was written.
+
+Re-running an import after a crash is idempotent: step 1 completes the batch, then every row's
+``key`` matches the reviewer's latest decision and is counted as already imported.
 """
 
 from __future__ import annotations
@@ -39,8 +61,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from modkit import csvsafe
 from modkit.csvsafe import FORMULA_STARTS, neutralise, unneutralise  # noqa: F401  (part of this module's API)
-from modkit.errors import ModkitError, ParseError
+from modkit.errors import ModkitError, NotFoundError, ParseError, not_found
 from modkit.labels import LabelEvent, LabelStore, text_sha
 from modkit.labels.store import append_durably, check_annotator, read_records
 from modkit.tasks import Registry, default_registry
@@ -127,7 +150,8 @@ def _sniff_delimiter(text: str) -> str:
     (``"comment_id";"note, short"`` is ``;``). Otherwise, or when it cannot tell, the most
     frequent of the three: on one unquoted line the Sniffer prefers ``,`` to a more frequent
     ``;`` (``comment_id;decision;note (short, optional)`` would come out as ``,``)."""
-    header = text.split("\n", 1)[0]
+    end = text.find("\n")
+    header = text if end < 0 else text[:end]  # not split(): that would copy the whole file
     if '"' in header:
         try:
             return csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
@@ -136,6 +160,14 @@ def _sniff_delimiter(text: str) -> str:
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def _shown_columns(header: Sequence[str], most: int = 12) -> str:
+    """The header's names for a one-line message: at most ``most``, each at most 40 characters."""
+    names = [h if len(h) <= 40 else h[:39] + "…" for h in header if h]
+    if len(names) > most:
+        return f"{', '.join(names[:most])}, ... ({len(names)} columns)"
+    return ", ".join(names) or "nothing"
 
 
 def _norm_column(name: str) -> str:
@@ -153,23 +185,30 @@ def read_sheet(path: str | Path) -> Sheet:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ModkitError(f"{path}: no such file") from None
+        raise not_found(path) from None
     except IsADirectoryError:
-        raise ModkitError(f"{path}: is a folder, expected a CSV file") from None
+        raise NotFoundError(f"{path}: is a folder, expected a CSV file") from None
+    except OSError as exc:
+        raise ModkitError(f"{path}: cannot read: {exc.strerror or exc}") from None
     text, encoding = _decode(path, data)
     if not text.strip():
         raise ParseError(path, None, "empty file, expected a header row with comment_id and decision")
-    first, _, rest = text.partition("\n")
+    nul = text.find("\x00")
+    if nul >= 0:  # modkit never writes one (pages and exports holding one are refused as binary)
+        raise ParseError(path, text.count("\n", 0, nul) + 1, "binary file (NUL byte), expected a CSV")
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    first_line = 1
     if first.strip().lower().startswith("sep=") and len(first.strip()) == 5:
         # Excel's delimiter hint line ("sep=;"): Excel hides it, so the header stays row 1
-        delimiter, text = first.strip()[4], rest
+        delimiter, text, first_line = first.strip()[4], text.partition("\n")[2], 2
     else:
         delimiter = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        raise ParseError(path, reader.line_num, f"row {reader.line_num + 0}: broken CSV ({exc})") from None
+    # Errors name the file's line (csvsafe.rows); rows below are numbered as the spreadsheet shows them.
+    records = [cells for _, cells in csvsafe.rows(io.StringIO(text, newline=""), path, delimiter=delimiter,
+                                                  first_line=first_line)]
+    if not records:
+        raise ParseError(path, None, "empty file, expected a header row with comment_id and decision")
     header = [_norm_column(c) for c in records[0]]
     seen: set[str] = set()
     for name in header:
@@ -180,7 +219,7 @@ def read_sheet(path: str | Path) -> Sheet:
     if missing:
         raise ParseError(
             path, 1, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(header has: {', '.join(h for h in header if h) or 'nothing'}; delimiter {delimiter!r})",
+            f"(header has: {_shown_columns(header)}; delimiter {delimiter!r})",
         )
     rows: list[tuple[int, dict[str, str]]] = []
     for number, record in enumerate(records[1:], start=2):
@@ -304,18 +343,18 @@ class Decision:
             parts.append(f"note={self.note}")
         return "; ".join(parts)
 
-    def events(self, time: str) -> list[LabelEvent]:
+    def events(self, time: str, batch: str = "") -> list[LabelEvent]:
         return [
             LabelEvent(
                 comment_id=self.comment_id, doc=self.doc, task=task, value=value, annotator=self.reviewer,
-                time=time, source="review", note=self.label_note(), text_sha=self.text_sha,
+                time=time, source="review", note=self.label_note(), text_sha=self.text_sha, batch=batch,
             )
             for task, value in sorted(self.values.items())
         ]
 
-    def record(self, time: str) -> dict[str, object]:
+    def record(self, time: str, batch: str = "") -> dict[str, object]:
         """The decision-log line: the human decision apart from what the system said."""
-        return {
+        rec: dict[str, object] = {
             "key": self.key, "time": time, "reviewer": self.reviewer,
             "comment_id": self.comment_id, "doc": self.doc,
             "decision": self.decision, "reject_code": self.reject_code,
@@ -323,6 +362,9 @@ class Decision:
             "system": {"model": self.model, "flags": list(self.flags), "scores": self.scores},
             "text_sha": self.text_sha, "file": self.file, "row": self.row,
         }
+        if batch:
+            rec["batch"] = batch
+        return rec
 
 
 @dataclass(frozen=True)
@@ -540,9 +582,11 @@ def check_sheet(
 # --------------------------------------------------------------------------------------------
 # The decision log
 # --------------------------------------------------------------------------------------------
-def _decision_record(rec: dict, where: str) -> dict:
+def decision_record(rec: dict, where: str) -> dict:
+    """``rec`` if it is a decision-log record, else ValueError (readers and
+    ``modkit labels check`` skip or report it)."""
     if "comment_id" not in rec or "decision" not in rec:
-        raise ValueError("not a decision record")
+        raise ValueError("not a decision record: no comment_id or decision")
     return rec
 
 
@@ -551,25 +595,38 @@ class DecisionLog:
 
     One JSON object per line (see :meth:`Decision.record`): ``key, time, reviewer, comment_id,
     doc, decision, reject_code, corrections, note, labels, system{model, flags, scores}, text_sha,
-    file, row``. Appends lock the file, write whole lines in one call and fsync, like the label
-    store; a torn last line is reported and skipped by readers.
+    file, row`` (and ``batch``: the journal batch it was written in). Appends lock the file,
+    write whole lines in one call and fsync, like the label store; a torn last line is reported
+    and skipped by readers, and so are the records of a batch not committed yet (a killed
+    review, :mod:`modkit.labels.journal`).
     """
 
     def __init__(self, labels: str | Path) -> None:
-        self.path = Path(labels) / DECISION_LOG
+        self.root = Path(labels)
+        self.path = self.root / DECISION_LOG
 
     def append(self, records: Sequence[Mapping[str, object]]) -> int:
+        """Append records as they are (no batch; :func:`record_decisions` writes through the
+        journal instead, with the label events)."""
+        from modkit.labels.journal import recover
+
         if not records:
             return 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        recover(self.root)
         lines = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
         append_durably(self.path, lines.encode("utf-8"))
         return len(records)
 
     def records(self, warnings: list[str] | None = None) -> Iterator[dict]:
+        from modkit.labels.journal import pending
+
         if not self.path.is_file():
             return
-        yield from read_records(self.path, _decision_record, warnings)
+        skip = pending(self.root)
+        for rec in read_records(self.path, decision_record, warnings):
+            if not (skip and rec.get("batch") in skip):
+                yield rec
 
     def latest(self, warnings: list[str] | None = None, notes: bool = False) -> dict[tuple[str, str], dict]:
         """The latest decision per (reviewer, comment); notes (log-only records) left out
@@ -623,16 +680,34 @@ def plan_review(
 def record_decisions(
     decisions: Sequence[Decision], labels: str | Path, time: str | None = None,
 ) -> ReviewResult:
-    """Write validated decisions: label events first, then the decision log (so a crash in
-    between is repaired by importing again).
+    """Write validated decisions, all or nothing: the label events and the decision-log records
+    in one journal transaction (module docstring, "Crash safety").
 
     A decision equal to the reviewer's latest decision on the same comment is skipped (a note
     equal to any earlier note of theirs on it). A decision that replaces an earlier one retracts
     (``value=None``) the labels the earlier one gave and the new one does not: the reviewer's
     latest decision alone says what their review labels are.
     """
+    from modkit.labels.journal import transaction
+
     time = time or now_iso()
     log = DecisionLog(labels)
+    store = LabelStore(labels)
+    store.ensure_root()
+    with transaction(labels, "review") as tx:
+        result, label_events, records = _plan_records(decisions, log, time, tx.id)
+        for path, lines in store.lines_by_file(label_events).items():
+            tx.append(path, lines)
+        if records:
+            tx.append(log.path, [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records])
+    result.events = len(label_events)
+    result.decisions = len(records)
+    return result
+
+
+def _plan_records(decisions: Sequence[Decision], log: DecisionLog, time: str, batch: str
+                  ) -> tuple[ReviewResult, list[LabelEvent], list[dict[str, object]]]:
+    """What :func:`record_decisions` writes: ``(result, label events, decision records)``."""
     latest = log.latest(notes=False)
     notes = {(r.get("reviewer"), r["comment_id"], r.get("key")) for r in log.records() if r["decision"] == NOTE}
     result = ReviewResult()
@@ -653,14 +728,13 @@ def record_decisions(
             record = d.record(time)
             for task in sorted(set((prev or {}).get("labels") or {}) - set(d.values)):
                 events.append(LabelEvent(d.comment_id, d.doc, task, None, d.reviewer, time, "review",
-                                         f"review {d.decision}: retracts the earlier {prev['decision']}", d.text_sha))
+                                         f"review {d.decision}: retracts the earlier {prev['decision']}", d.text_sha,
+                                         batch))
             latest[who] = record
-        events.extend(d.events(time))
+        events.extend(d.events(time, batch))
         new.append(d)
-    result.events = LabelStore(labels).append(events) if events else 0
-    result.decisions = log.append([d.record(time) for d in new])
     result.by_decision.update(d.decision for d in new)
-    return result
+    return result, events, [d.record(time, batch) for d in new]
 
 
 def import_review(

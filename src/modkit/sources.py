@@ -7,8 +7,10 @@ from pathlib import Path
 
 from modkit.errors import SourceError
 
-#: File endings modkit reads as pages when it walks a folder.
-PAGE_SUFFIXES = (".txt", ".csv", ".jsonl")
+#: File endings modkit reads as pages when it walks a folder: scraped pages, CSV/JSONL exports,
+#: and the platform exports (Disqus and WordPress ``.xml``; Coral, Reddit, Hacker News and
+#: Discourse ``.json``/``.jsonl``/``.ndjson``, told apart by content, see modkit.threads.formats).
+PAGE_SUFFIXES = (".txt", ".csv", ".jsonl", ".xml", ".json", ".ndjson")
 
 
 def _is_page(path: Path) -> bool:
@@ -19,7 +21,7 @@ def resolve_source(source: str | Path) -> list[Path]:
     """Resolve one SOURCE to the page files it names, in name order.
 
     - a file: that file;
-    - a folder: every page file directly in it (``.txt``, ``.csv``, ``.jsonl``), in name order;
+    - a folder: every page file directly in it (:data:`PAGE_SUFFIXES`), in name order;
     - otherwise a prefix: ``seeds/004`` is the one file whose path starts with ``seeds/004``.
 
     Raises :class:`SourceError` (exit code 2) when nothing matches or a prefix is ambiguous,

@@ -10,7 +10,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from modkit.cli.app import DEFAULT_MODEL, app, command, err, model_path, warn
+from modkit.cli.app import DEFAULT_MODEL, AllowPickle, app, command, err, model_path, warn, warn_if_pickle
+from modkit.safeio import check_writable, write_text_atomic
 
 
 @command(app, "evaluate")
@@ -23,8 +24,9 @@ def evaluate_cmd(
         "--labels", help="Label folder: its resolved labels and its schema.toml (default labels/ when --csv is not given).")] = None,
     csv_file: Annotated[Path | None, typer.Option(
         "--csv", help="Labeled CSV: comment_id, optional doc and text, one column per task (empty cell = no label).")] = None,
-    model: Annotated[Path, typer.Option("--model", help="Model folder or model.joblib (only load models you trust).")] = DEFAULT_MODEL,
+    model: Annotated[Path, typer.Option("--model", help="Model folder or its model.skops (a model.joblib pickle needs --allow-pickle).")] = DEFAULT_MODEL,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON to this file.")] = None,
+    allow_pickle: AllowPickle = False,
 ) -> None:
     """Measure a model on your own labeled comments: ROC-AUC, PR-AUC, confusion matrix, precision per profile."""
     from modkit.evaluate import evaluate
@@ -32,12 +34,15 @@ def evaluate_cmd(
 
     if labels is None and csv_file is None:
         labels = Path("labels")
-    ev = evaluate(load_model(model_path(model)), sources or [], labels=labels, labeled_csv=csv_file)
+    if json_out is not None:
+        check_writable(json_out)  # before the scoring
+    warn_if_pickle(model_path(model), allow_pickle)
+    ev = evaluate(load_model(model_path(model), allow_pickle=allow_pickle), sources or [], labels=labels, labeled_csv=csv_file)
     for w in ev.warnings:
         warn(w)
     _show(ev)
     if json_out is not None:
-        json_out.write_text(json.dumps(ev.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_text_atomic(json_out, json.dumps(ev.to_dict(), indent=2, ensure_ascii=False) + "\n")
         err.print(f"wrote {json_out}", highlight=False)
 
 

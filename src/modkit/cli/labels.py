@@ -1,9 +1,10 @@
-"""`modkit label` (the labeler and `--set`) and `modkit labels import|export|stats|adjudicate|schema`."""
+"""`modkit label` (the labeler and `--set`) and `modkit labels import|export|stats|adjudicate|check|schema`."""
 
 from __future__ import annotations
 
 import math
 import sys
+from collections import Counter
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -12,11 +13,13 @@ import typer
 from rich.table import Table
 
 from modkit import labels as L
-from modkit.cli.app import app, command, err, out, warn
-from modkit.errors import EXIT_USAGE, ModkitError
+from modkit.cli.app import AllowPickle, app, command, data_stdout, err, out, warn
+from modkit.errors import EXIT_USAGE, EXIT_USER_ERROR, ModkitError, NotFoundError, not_found
+from modkit.safeio import atomic_write, check_writable
+from modkit.safetext import visible
 
 labels_app = typer.Typer(
-    name="labels", help="Import, export, count, compare and adjudicate labels (the files in labels/).",
+    name="labels", help="Import, export, count, compare, adjudicate and check labels (the files in labels/).",
     no_args_is_help=True, rich_markup_mode=None,
 )
 app.add_typer(labels_app, name="labels")
@@ -61,6 +64,7 @@ def label_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of --order random.")] = 0,
     model_dir: Annotated[Path, typer.Option("--model", help="With --order uncertain: the trained model folder.")] = Path("models/default"),
     labels_dir: LabelsDir = Path("labels"),
+    allow_pickle: AllowPickle = False,
 ) -> None:
     """Label comments in a full-screen terminal app (one key per value), or record labels with --set."""
     args = list(sources or [])
@@ -88,7 +92,7 @@ def label_cmd(
         raise ModkitError("no comments to label in the pages given")
     from modkit.labels.session import LabelSession, comment_order
 
-    unc = _uncertainty(corpus, model_dir) if order is Order.uncertain else None
+    unc = _uncertainty(corpus, model_dir, allow_pickle) if order is Order.uncertain else None
     ids = comment_order(corpus, order.value, seed=seed, uncertainty=unc)
 
     session = LabelSession(corpus, store, schema, who, order=ids, only_unlabeled=only_unlabeled)
@@ -106,19 +110,21 @@ def label_cmd(
     err.print(app_.summary(), highlight=False)
 
 
-def _uncertainty(corpus: L.Corpus, model_dir: Path) -> dict[str, float]:
+def _uncertainty(corpus: L.Corpus, model_dir: Path, allow_pickle: bool = False) -> dict[str, float]:
     """The trained model's uncertainty per comment id (needs `modkit train`)."""
-    from modkit.cli.app import model_path
+    from modkit.cli.app import model_path, warn_if_pickle
 
-    model_dir = model_path(model_dir)
     no_model = f"--order uncertain: no trained model in {model_dir} (run `modkit train` first)"
-    if not Path(model_dir).exists():
-        raise ModkitError(no_model)
+    try:
+        model_dir = model_path(model_dir)
+    except NotFoundError:
+        raise NotFoundError(no_model) from None
     try:
         from modkit import flag, model
     except ImportError:
         raise ModkitError(no_model) from None
-    scores = flag.score(corpus.threads, model.load_model(model_dir))
+    warn_if_pickle(model_dir, allow_pickle)
+    scores = flag.score(corpus.threads, model.load_model(model_dir, allow_pickle=allow_pickle))
     return {str(c): float(u) for c, u in zip(scores["comment_id"], scores["uncertainty"])}
 
 
@@ -127,20 +133,42 @@ def _uncertainty(corpus: L.Corpus, model_dir: Path) -> dict[str, float]:
 
 @command(labels_app, "import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV or JSONL: comment_id plus a column per task (or task,value); optional annotator, note.")],
-    annotator: Annotated[str | None, typer.Option("--annotator", "-a", help="Annotator for rows without an annotator column.")] = None,
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL: comment_id plus a column per task (or task,value); optional annotator, note. With --from-status: a SOURCE (export file, folder or prefix).")],
+    annotator: Annotated[str | None, typer.Option("--annotator", "-a", help="Annotator for rows without an annotator column (with --from-status: default 'platform').")] = None,
     pages: Pages = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate every row and say what would be written; write nothing.")] = False,
+    from_status: Annotated[bool, typer.Option("--from-status", help="Turn the platform's own decisions on the comments of SOURCE (an export: spam, rejected with a reason...) into labels with source=platform, through the 'platform' mapping of each task in schema.toml.")] = False,
     labels_dir: LabelsDir = Path("labels"),
 ) -> None:
     """Import labels from a file: every row is validated first; nothing is written unless all are valid."""
     schema, store = _schema(labels_dir), L.LabelStore(labels_dir)
+    if from_status:
+        _import_status(str(file), store, schema, annotator or L.PLATFORM_ANNOTATOR, dry_run)
+        return
     corpus = L.Corpus.read(pages or ["seeds/"])
     fn = L.plan_import if dry_run else L.import_labels
     res = fn(file, store, schema, corpus, annotator=annotator)
     verb = "would write" if dry_run else "imported"
     err.print(f"{file}: {res.rows} rows, {verb} {len(res.written)} labels, {res.unchanged} already current (skipped)",
               highlight=False)
+
+
+def _import_status(source: str, store: L.LabelStore, schema: L.Schema, annotator: str, dry_run: bool) -> None:
+    from modkit import threads as threads_api
+
+    errors: list[ModkitError] = []
+    pages = threads_api.iter_threads([source], errors=errors)
+    fn = L.plan_status_labels if dry_run else L.import_status_labels
+    res = fn(pages, store, schema, annotator)
+    for exc in errors:
+        err.print(f"error: {exc.message}", highlight=False, markup=False)
+    verb = "would write" if dry_run else "imported"
+    what = ", ".join(f"{k} {n}" for k, n in sorted(res.by_label.items())) or "none"
+    err.print(f"{source}: {res.comments} comments, {res.decided} with a decision the schema maps; {verb} "
+              f"{len(res.written) - res.retracted} labels ({what}) as {annotator}, {res.unchanged} already current, "
+              f"{res.retracted} retracted", highlight=False, markup=False)
+    if errors:
+        raise typer.Exit(1)
 
 
 @command(labels_app, "export")
@@ -152,6 +180,8 @@ def export_cmd(
     labels_dir: LabelsDir = Path("labels"),
 ) -> None:
     """Export labels: one row per comment and annotator, or one resolved row per comment."""
+    if out_path:
+        check_writable(out_path)
     schema, store = _schema(labels_dir), L.LabelStore(labels_dir)
     corpus = L.Corpus.read(pages or ["seeds/"])
     warnings: list[str] = []
@@ -159,11 +189,11 @@ def export_cmd(
     _report(warnings)
     cols = L.export_columns(schema, resolved)
     if out_path:
-        with open(out_path, "w", encoding="utf-8", newline="") as fh:
+        with atomic_write(out_path, newline="") as fh:  # fsync + rename: never half-written
             n = L.write_rows(rows, fh, fmt.value, cols)
         err.print(f"wrote {n} rows to {out_path}", highlight=False)
     else:
-        L.write_rows(rows, sys.stdout, fmt.value, cols)
+        L.write_rows(rows, data_stdout(), fmt.value, cols)
 
 
 def _fmt(x: float) -> str:
@@ -188,22 +218,22 @@ def stats_cmd(
     t.add_column("labels", justify="right")
     for task in schema.tasks:
         for v in task.values:
-            t.add_row(task.name, v.name, str(st.counts[task.name][v.name]))
+            t.add_row(visible(task.name), visible(v.name), str(st.counts[task.name][v.name]))
     out.print(t)
     t = Table(title=f"Per annotator (comments labeled, of {n})")
     t.add_column("annotator")
     for task in st.tasks:
-        t.add_column(task, justify="right")
+        t.add_column(visible(task), justify="right")
     for who, per in st.per_annotator.items():
-        t.add_row(who, *(str(per[task]) for task in st.tasks))
+        t.add_row(visible(who), *(str(per[task]) for task in st.tasks))
     out.print(t)
     t = Table(title="Coverage per page (comments labeled on every task)")
     t.add_column("page")
     t.add_column("comments", justify="right")
     for who in st.per_annotator:
-        t.add_column(who, justify="right")
+        t.add_column(visible(who), justify="right")
     for doc, total, per in st.coverage:
-        t.add_row(doc, str(total), *(f"{per.get(w, 0)}/{total}" for w in st.per_annotator))
+        t.add_row(visible(doc), str(total), *(f"{per.get(w, 0)}/{total}" for w in st.per_annotator))
     out.print(t)
     t = Table(title="Agreement per task (comments labeled by 2+ annotators)")
     for col in ("task", "annotators", "comments", "agree %", "Cohen's kappa", "Krippendorff's alpha"):
@@ -219,7 +249,7 @@ def stats_cmd(
         else:
             kap = "n/a"
         pct = "n/a" if math.isnan(ag.percent) else f"{100 * ag.percent:.1f}"
-        t.add_row(task, str(len(ag.annotators)), str(ag.items), pct, kap, _fmt(ag.alpha))
+        t.add_row(visible(task), str(len(ag.annotators)), str(ag.items), pct, kap, _fmt(ag.alpha))
     out.print(t)
     if many:
         t = Table(title="Cohen's kappa per pair of annotators")
@@ -227,7 +257,7 @@ def stats_cmd(
             t.add_column(col)
         for task, ag in st.agreement.items():
             for (a, b), (k, m) in ag.kappa.items():
-                t.add_row(task, f"{a} ~ {b}", str(m), _fmt(k))
+                t.add_row(visible(task), visible(f"{a} ~ {b}"), str(m), _fmt(k))
         out.print(t)
     ds = st.disagreements
     t = Table(title=f"Disagreements: {len(ds)} (comment, task); adjudicated labels: {st.adjudicated}")
@@ -235,7 +265,8 @@ def stats_cmd(
         t.add_column(col)
     shown = ds if not max_disagreements else ds[:max_disagreements]
     for d in shown:
-        t.add_row(d.comment_id, d.doc[:3], d.task, ", ".join(f"{w}={v}" for w, v in d.values.items()), d.adjudicated or "")
+        t.add_row(*map(visible, (d.comment_id, d.doc[:3], d.task, ", ".join(f"{w}={v}" for w, v in d.values.items()),
+                                d.adjudicated or "")))
     out.print(t)
 
 
@@ -280,6 +311,41 @@ def adjudicate_cmd(
     err.print(app_.summary(), highlight=False)
 
 
+@command(labels_app, "check")
+def check_cmd(
+    labels_dir: LabelsDir = Path("labels"),
+    pages: Annotated[list[str] | None, typer.Option("--pages", "-p", help="Also check comment ids and texts (text_sha) against these pages (file, folder or prefix; repeatable).")] = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Complete batches a killed import or review left, drop torn and invalid lines (backup FILE.bak-<time> first, atomic rewrite); the rest is only reported.")] = False,
+) -> None:
+    """Verify the label files: torn or invalid lines, values the schema lacks, unknown or changed comments; exit 1 if any."""
+    from modkit.review import DecisionLog, decision_record
+
+    if not labels_dir.is_dir():
+        raise not_found(labels_dir, "label folder")
+    texts = L.Corpus.read(pages).texts() if pages else None
+    logs = {DecisionLog(labels_dir).path: decision_record}
+    fn = L.repair if repair else L.check_store
+    report = fn(labels_dir, texts=texts, logs=logs)
+    for batch in report.completed:
+        err.print(f"completed batch {batch} (left by a killed import or review)", highlight=False, markup=False)
+    for r in report.repaired:
+        err.print(f"repaired {r.path}: dropped {r.dropped} line{'s' if r.dropped != 1 else ''} (old file kept as "
+                  f"{r.backup})", highlight=False, markup=False)
+    stdout = data_stdout()
+    for p in report.problems:
+        stdout.write(f"{p}\n")
+    stdout.flush()
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(Counter(p.kind for p in report.problems).items()))
+    what = f"{report.files} file{'s' if report.files != 1 else ''}, {report.records} records"
+    if report.problems:
+        hint = "; --repair fixes the torn, invalid and uncommitted ones" if not repair and any(
+            p.fixable for p in report.problems) else ""
+        err.print(f"{labels_dir}: {what}: {len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} "
+                  f"({kinds}){hint}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USER_ERROR)
+    err.print(f"{labels_dir}: {what}: no problems", highlight=False, markup=False)
+
+
 @command(labels_app, "schema")
 def schema_cmd(
     file: Annotated[Path | None, typer.Argument(help="Schema file to check (default: labels/schema.toml or the built-in one).")] = None,
@@ -295,3 +361,7 @@ def schema_cmd(
             t.add_row(task.name if i == 0 else "", v.key, v.name, v.definition)
     out.print(t)
     out.print("controls: " + ", ".join(f"{k}={a}" for a, k in schema.controls.items()), highlight=False)
+    for task in schema.tasks:
+        if task.platform:
+            out.print(f"platform decisions -> {task.name}: " + ", ".join(f"{k} -> {v}" for k, v in task.platform),
+                      highlight=False, markup=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,12 +11,12 @@ import typer
 from rich.table import Table
 
 from modkit import review as review_api
-from modkit.cli.app import app, command, err, out, warn
-from modkit.errors import EXIT_USAGE, ModkitError
+from modkit.cli.app import app, command, data_stdout, err, out, warn
+from modkit.errors import UsageError
+from modkit.safetext import visible
 
-
-class UsageError(ModkitError):
-    exit_code = EXIT_USAGE
+NO_TTY = ("modkit review --interactive needs an interactive terminal (stdin and stdout are not a TTY); "
+          "in scripts fill the decision column of the CSV and run `modkit review FILE --reviewer NAME`")
 
 
 @command(app, "review")
@@ -50,6 +51,8 @@ def review_cmd(
     if interactive:
         if len(files) != 1:
             raise UsageError("--interactive takes exactly one FILE")
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise UsageError(NO_TTY)
         from modkit.tui.review import run_review_app
 
         result = run_review_app(files[0], reviewer, pages=page_sources, labels=labels)
@@ -59,7 +62,7 @@ def review_cmd(
     if dry_run:
         decisions, problems, unreviewed = review_api.plan_review(files, reviewer, pages=page_sources, labels=labels)
         for p in problems:
-            err.out(str(p), highlight=False)
+            err.out(visible(str(p)), highlight=False)
         err.print(f"{_n(len(decisions), 'valid decision')}, {_n(len(problems), 'invalid row')}, {unreviewed} not reviewed; "
                   "nothing written (--dry-run)", highlight=False)
         if problems:
@@ -70,7 +73,7 @@ def review_cmd(
             files, reviewer, pages=page_sources, labels=labels, skip_invalid=skip_invalid)
     except review_api.ReviewError as exc:
         for line in exc.message.splitlines():
-            err.out(line, highlight=False)
+            err.out(visible(line), highlight=False)
         raise typer.Exit(1) from None
     for p in result.skipped:
         warn(f"skipped {p}")
@@ -96,7 +99,7 @@ def _stats(labels: Path, as_json: bool, audit: int) -> None:
     for w in s.warnings:
         warn(w)
     if as_json:
-        out.out(json.dumps(s.to_dict(), ensure_ascii=False, indent=2), highlight=False)
+        data_stdout().write(json.dumps(s.to_dict(), ensure_ascii=False, indent=2) + "\n")  # data: exact when piped
         return
     if not s.audit:
         err.print(f"no review decisions in {labels / review_api.DECISION_LOG}", highlight=False)
@@ -106,14 +109,15 @@ def _stats(labels: Path, as_json: bool, audit: int) -> None:
         t.add_column(col, justify="right" if col not in ("flag", "top corrections") else "left")
     for f in s.flags.values():
         corr = ", ".join(f"{k} ({n})" for k, n in f.corrections.most_common(3)) or "-"
-        t.add_row(f.flag, str(f.reviewed), str(f.approve), str(f.reject), str(f.escalate), _pct(f.precision), corr)
+        t.add_row(visible(f.flag), str(f.reviewed), str(f.approve), str(f.reject), str(f.escalate), _pct(f.precision),
+                  visible(corr))
     out.print(t)
     kinds = ("approve", "reject", "escalate", review_api.CORRECT, review_api.NOTE)
     t = Table(title="Per reviewer")
     for col in ("reviewer", *kinds, "total"):
         t.add_column(col, justify="left" if col == "reviewer" else "right")
     for name, c in s.reviewers.items():
-        t.add_row(name, *(str(c.get(k, 0)) for k in kinds), str(c["total"]))
+        t.add_row(visible(name), *(str(c.get(k, 0)) for k in kinds), str(c["total"]))
     out.print(t)
     rows = s.audit if audit <= 0 else s.audit[-audit:]
     t = Table(title=f"Audit trail ({len(rows)} of {len(s.audit)} decisions, oldest first)")
@@ -122,12 +126,12 @@ def _stats(labels: Path, as_json: bool, audit: int) -> None:
     for r in rows:
         system = r.get("system") or {}
         flags = ",".join(system.get("flags") or []) or "-"
-        t.add_row(
+        t.add_row(*map(visible, (  # the log holds what reviewers' CSVs said: shown, never sent as controls
             str(r.get("time", "")), str(r.get("reviewer", "")), str(r["comment_id"]), str(r["decision"]),
             str(r.get("reject_code") or "-"),
             " ".join(f"{k}={v}" for k, v in (r.get("labels") or {}).items()) or "-",
             f"{system.get('model') or '?'}: {flags}", f"{r.get('file', '')}:{r.get('row', '')}",
-        )
+        )))
     out.print(t)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -11,8 +10,10 @@ from typing import Annotated
 import typer
 
 from modkit import threads as threads_api
-from modkit.cli.app import app, command, err, out, warn
+from modkit.cli.app import app, command, data_stdout, err, out, warn
 from modkit.errors import ModkitError
+from modkit.safeio import atomic_write, check_writable
+from modkit.safetext import visible
 from modkit.threads import render
 
 
@@ -27,7 +28,8 @@ class ThreadFormat(str, Enum):
 def threads_cmd(
     sources: Annotated[list[str], typer.Argument(
         metavar="SOURCE",
-        help="Page files (.txt scraped pages, .csv/.jsonl exports with id/parent_id), folders, "
+        help="Page files (.txt scraped pages, .csv/.jsonl exports with id/parent_id, comment-system exports: "
+             "Disqus/WordPress .xml, Coral/Reddit/Hacker News/Discourse .json/.jsonl), folders, "
              "or unique prefixes such as seeds/004.")],
     fmt: Annotated[ThreadFormat, typer.Option(
         "--format", "-f",
@@ -36,6 +38,10 @@ def threads_cmd(
     out_path: Annotated[Path | None, typer.Option(
         "--out", "-o",
         help="Write jsonl/csv to this file instead of stdout; for convokit, the corpus folder to write.")] = None,
+    keep_type: Annotated[list[str] | None, typer.Option(
+        "--keep-type", metavar="TYPE",
+        help="WordPress exports: also read comments of this comment_type (pingback, trackback, note...; "
+             "repeat), which are skipped as not reader comments.")] = None,
 ) -> None:
     """Rebuild the reply tree of every comment section: who replied to whom, depth, author, time, text.
 
@@ -45,14 +51,18 @@ def threads_cmd(
     """
     if fmt is ThreadFormat.convokit and out_path is None:
         raise ModkitError("--format convokit writes a corpus folder: give it with --out PATH")
+    if out_path is not None and fmt is not ThreadFormat.tree:
+        check_writable(out_path, folder_ok=fmt is ThreadFormat.convokit)  # before reading every page
     errors: list[ModkitError] = []
     tree = fmt is ThreadFormat.tree
     # The tree view says "no comment section" on stdout with the page; row formats on stderr.
-    pages = _reporting(threads_api.iter_threads(sources, errors=errors), errors, note_empty=not tree)
+    options = {"keep_types": tuple(keep_type)} if keep_type else None
+    pages = _reporting(threads_api.iter_threads(sources, errors=errors, options=options), errors, note_empty=not tree)
     if tree:
         for t in pages:
             if t.comments:
-                out.print(render.tree(t))
+                # indentation stops where about 60 columns are left for the label (4 per level)
+                out.print(render.tree(t, max_indent=max(2, (out.width - 60) // 4)), crop=False)
             else:
                 out.print(render.summary_line(t), highlight=False, markup=False)
     elif fmt is ThreadFormat.convokit:
@@ -65,13 +75,9 @@ def threads_cmd(
     else:
         writer = render.write_jsonl if fmt is ThreadFormat.jsonl else render.write_csv
         if out_path is None:
-            n = writer(pages, sys.stdout)
+            n = writer(pages, data_stdout())
         else:
-            try:
-                fh = open(out_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-            except OSError as exc:
-                raise ModkitError(f"{out_path}: cannot write: {exc.strerror or exc}") from None
-            with fh:
+            with atomic_write(out_path, newline="") as fh:  # fsync + rename: never half-written
                 n = writer(pages, fh)
             err.print(f"wrote {n} comments to {out_path}", highlight=False, markup=False)
     if errors:
@@ -90,7 +96,7 @@ def _reporting(
         for p in t.problems:
             if p.kind == "no_comment_section":
                 if note_empty:
-                    err.print(f"{t.source}: no comment section", highlight=False, markup=False)
+                    err.print(f"{visible(t.source)}: no comment section", highlight=False, markup=False)
             else:
                 warn(p.message)
         yield t
@@ -100,5 +106,5 @@ def _reporting(
 def _errors_since(errors: list[ModkitError], shown: int) -> int:
     for exc in errors[shown:]:
         err.print("[red]error:[/] ", end="", markup=True)
-        err.out(exc.message, highlight=False)
+        err.out(visible(exc.message), highlight=False)
     return len(errors)

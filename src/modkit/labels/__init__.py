@@ -6,6 +6,7 @@
 >>> store = labels.LabelStore("labels")           # labels/<annotator>.jsonl
 >>> labels.set_labels(store, schema, corpus, "cd6e10b388724", ["civility=civil"], annotator="me")
 >>> report = labels.compute_stats(store, schema, corpus)   # counts, coverage, kappa, alpha
+>>> labels.check_store("labels", texts=corpus.texts()).problems   # torn lines, unknown values, stale labels
 """
 
 from modkit.labels.agreement import (
@@ -17,6 +18,7 @@ from modkit.labels.agreement import (
     disagreements,
     krippendorff_alpha,
 )
+from modkit.labels.check import CheckReport, Problem, check_store, repair
 from modkit.labels.corpus import Corpus, Item, default_annotator
 from modkit.labels.ops import (
     ImportResult,
@@ -30,6 +32,7 @@ from modkit.labels.ops import (
     set_labels,
     write_rows,
 )
+from modkit.labels.platform import PLATFORM_ANNOTATOR, StatusImport, import_status_labels, plan_status_labels
 from modkit.labels.schema import (
     DEFAULT_SCHEMA_TOML,
     Schema,
@@ -52,10 +55,11 @@ from modkit.labels.store import (
 )
 
 __all__ = [
-    "DEFAULT_SCHEMA_TOML", "SOURCES", "Corpus", "Disagreement", "ImportResult", "Item", "LabelEvent",
+    "DEFAULT_SCHEMA_TOML", "SOURCES", "CheckReport", "Problem", "check_store", "repair", "Corpus", "Disagreement", "ImportResult", "Item", "LabelEvent",
     "LabelStore", "Resolved", "RowErrors", "Schema", "SchemaError", "Stats", "Task", "TaskAgreement",
     "Value", "check_annotator", "cohen_kappa", "compute_stats", "default_annotator", "disagreements",
     "export_columns", "export_rows", "import_labels", "krippendorff_alpha", "load_schema",
     "parse_assignments", "parse_schema", "plan_import", "read_events", "read_table", "schema_for", "set_labels",
     "text_sha", "text_shas", "write_rows",
+    "PLATFORM_ANNOTATOR", "StatusImport", "import_status_labels", "plan_status_labels",
 ]

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from modkit.errors import ModkitError
+from modkit import csvsafe
+from modkit.errors import ModkitError, NotFoundError, ParseError, not_found
 from modkit.labels.corpus import Corpus
 from modkit.labels.schema import Schema
 from modkit.labels.store import SOURCES, LabelEvent, LabelStore, check_annotator, now_iso
+from modkit.threads.export import parse_json_line
 
+#: The longest note a label may carry, in characters (a pasted 10 MB cell is refused, not stored).
+MAX_NOTE = 10_000
 #: Columns an import file may hold besides one column per task (or ``task`` + ``value``).
 META_COLUMNS = ("comment_id", "doc", "annotator", "note", "time", "source", "text_sha")
 
@@ -29,6 +33,9 @@ class RowErrors(ModkitError):
 
     def __init__(self, path: object, problems: list[str], total: int) -> None:
         self.problems = problems
+        if len(problems) == 1:  # one bad row: one line
+            super().__init__(f"{problems[0]}; nothing imported (1 bad row of {total})")
+            return
         lines = problems[:50]
         if len(problems) > 50:
             lines.append(f"... and {len(problems) - 50} more")
@@ -70,6 +77,8 @@ def set_labels(
     """Record ``task=value`` labels for one comment (validated: the id against ``corpus``, the
     values against ``schema``); written durably before returning."""
     check_annotator(annotator)
+    if len(note) > MAX_NOTE:
+        raise ModkitError(f"--note of {len(note):,} characters: at most {MAX_NOTE:,}")
     values = parse_assignments(assignments, schema)
     item = corpus.item(comment_id)
     events = [
@@ -97,19 +106,31 @@ def read_table(path: str | Path) -> list[tuple[int, dict[str, object]]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ModkitError(f"{path}: no such file") from None
+        raise not_found(path) from None
+    except IsADirectoryError:
+        raise NotFoundError(f"{path}: is a folder, expected a .csv or .jsonl file") from None
+    except OSError as exc:
+        raise ModkitError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise ModkitError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise ParseError(path, line, f"not UTF-8 text (byte {exc.start})") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ParseError(path, text.count("\n", 0, nul) + 1, "binary file (NUL byte), expected UTF-8 text")
+    if not text.strip():
+        raise ModkitError(f"{path}: empty file (expected a header row with comment_id and task columns, "
+                          "or JSON objects with comment_id)")
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         rows: list[tuple[int, dict[str, object]]] = []
         problems = []
-        for n, line in enumerate(text.splitlines(), start=1):
+        # split("\n"), not splitlines(): JSON strings may hold U+2028 and other line separators
+        for n, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                problems.append(f"{path}:{n}: not valid JSON ({exc.msg})")
+                obj = parse_json_line(line, path, n)
+            except ParseError as exc:
+                problems.append(exc.message)
                 continue
             if not isinstance(obj, dict):
                 problems.append(f"{path}:{n}: expected a JSON object per line")
@@ -120,15 +141,22 @@ def read_table(path: str | Path) -> list[tuple[int, dict[str, object]]]:
         return rows
     if path.suffix.lower() not in (".csv", ".tsv"):
         raise ModkitError(f"{path}: unknown file type {path.suffix!r}: expected .csv or .jsonl")
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-    if not reader.fieldnames:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    records = csvsafe.rows(io.StringIO(text, newline=""), path, delimiter=delimiter)
+    header = next((cells for _, cells in records if cells), None)  # as csv.DictReader: blank lines skipped
+    if not header:
         raise ModkitError(f"{path}: empty file (expected a header row with comment_id and task columns)")
     rows = []
-    for row in reader:
-        if None in row:
-            rows.append((reader.line_num, {"__extra__": row.pop(None), **row}))
+    for n, cells in records:
+        if not cells:
+            continue
+        cells = [csvsafe.unneutralise(cell) for cell in cells]  # '=x from `labels export` is =x
+        row: dict[str, object] = dict(zip(header, cells))
+        if len(cells) > len(header):
+            row = {"__extra__": cells[len(header):], **row}
         else:
-            rows.append((reader.line_num, dict(row)))
+            row.update((name, None) for name in header[len(cells):])
+        rows.append((n, row))
     return rows
 
 
@@ -144,6 +172,13 @@ def plan_import(
     the annotator's current label (same value and note) are counted in ``unchanged`` and not
     written again, so importing the same file twice adds nothing.
     """
+    n_rows, events = _validated(path, schema, corpus, annotator, source)
+    return _new_labels(n_rows, events, store)
+
+
+def _validated(path: str | Path, schema: Schema, corpus: Corpus, annotator: str | None,
+               source: str) -> tuple[int, list[LabelEvent]]:
+    """``(rows read, the events of every row)``; :class:`RowErrors` if any row is bad."""
     if source not in SOURCES:
         raise ModkitError(f"unknown source {source!r}: expected one of {', '.join(SOURCES)}")
     rows = read_table(path)
@@ -157,7 +192,7 @@ def plan_import(
             continue
         unknown = sorted(k for k in row if k not in allowed)
         if unknown:
-            problems.append(f"{where}: unknown column {unknown[0]!r}: expected comment_id, a task "
+            problems.append(f"{where}: unknown column {_shown(unknown[0])}: expected comment_id, a task "
                             f"({', '.join(schema.task_names)}) or {', '.join(c for c in META_COLUMNS[1:])}")
             continue
         cid = _cell(row.get("comment_id"))
@@ -166,7 +201,7 @@ def plan_import(
             continue
         item = corpus.get(cid)
         if item is None:
-            problems.append(f"{where}: unknown comment id {cid!r}: not a comment of the pages read")
+            problems.append(f"{where}: unknown comment id {_shown(cid)}: not a comment of the pages read")
             continue
         who = _cell(row.get("annotator")) or annotator
         if not who:
@@ -178,6 +213,10 @@ def plan_import(
             problems.append(f"{where}: {exc.message}")
             continue
         note = _cell(row.get("note"))
+        if len(note) > MAX_NOTE:
+            problems.append(f"{where}: note of {len(note):,} characters: at most {MAX_NOTE:,} (a note is a remark, "
+                            "not a copy of the comment)")
+            continue
         pairs: list[tuple[str, str]] = []
         if "task" in row or "value" in row:
             pairs.append((_cell(row.get("task")), _cell(row.get("value"))))
@@ -199,8 +238,14 @@ def plan_import(
             continue
     if problems:
         raise RowErrors(path, problems, len(rows))
+    return len(rows), events
+
+
+def _new_labels(n_rows: int, events: list[LabelEvent], store: LabelStore) -> ImportResult:
+    """The events that change something: not identical to the current label (or to an earlier
+    event of the same import)."""
     current = store.current()
-    result = ImportResult(rows=len(rows))
+    result = ImportResult(rows=n_rows)
     planned: dict[tuple[str, str, str], LabelEvent] = {}
     for ev in events:
         key = (ev.comment_id, ev.task, ev.annotator)
@@ -217,22 +262,38 @@ def import_labels(
     path: str | Path, store: LabelStore, schema: Schema, corpus: Corpus,
     annotator: str | None = None, source: str = "import",
 ) -> ImportResult:
-    """Validate the whole file, then append its new labels in one locked write
-    (see :func:`plan_import`). Nothing is written if any row is bad."""
-    result = plan_import(path, store, schema, corpus, annotator, source)
-    stamp = now_iso()
-    result.written = [_restamp(ev, stamp) for ev in result.written]
-    store.append(result.written)
+    """Validate the whole file, then append its new labels all or nothing (see
+    :func:`plan_import`). Nothing is written if any row is bad.
+
+    All or nothing also against a kill or a full disk: the labels, one file per annotator, are
+    written in one journal transaction (:mod:`modkit.labels.journal`), each event stamped with
+    its batch id. What is new is decided under the journal lock, after a batch a killed import
+    left is completed, so running the same import again after a crash adds nothing."""
+    from modkit.labels.journal import transaction
+
+    n_rows, events = _validated(path, schema, corpus, annotator, source)  # the slow part, unlocked
+    store.ensure_root()
+    with transaction(store.root, "import") as tx:
+        result = _new_labels(n_rows, events, store)
+        stamp = now_iso()
+        result.written = [_restamp(ev, stamp, tx.id) for ev in result.written]
+        for file, lines in store.lines_by_file(result.written).items():
+            tx.append(file, lines)
     return result
 
 
-def _restamp(ev: LabelEvent, stamp: str) -> LabelEvent:
+def _restamp(ev: LabelEvent, stamp: str, batch: str = "") -> LabelEvent:
     return LabelEvent(ev.comment_id, ev.doc, ev.task, ev.value, ev.annotator, stamp, ev.source, ev.note,
-                      ev.text_sha)
+                      ev.text_sha, batch)
 
 
 def _cell(v: object) -> str:
     return "" if v is None else str(v).strip()
+
+
+def _shown(value: str, most: int = 64) -> str:
+    """``value`` quoted for a message, a hostile 10 MB cell cut to its start and its length."""
+    return repr(value) if len(value) <= most else f"{value[:most]!r}... ({len(value):,} characters)"
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -294,7 +355,10 @@ def export_rows(
 
 
 def write_rows(rows: list[dict[str, str]], fh: TextIO, fmt: str = "csv", columns: list[str] | None = None) -> int:
-    """Write export rows as CSV (header first) or JSONL; returns the row count."""
+    """Write export rows as CSV (header first) or JSONL; returns the row count.
+
+    In CSV, a cell a spreadsheet would run as a formula (a note ``=HYPERLINK(...)``) gets a
+    leading apostrophe (:func:`~modkit.csvsafe.neutralise`); ``labels import`` takes it off."""
     if fmt == "jsonl":
         fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         return len(rows)
@@ -304,7 +368,7 @@ def write_rows(rows: list[dict[str, str]], fh: TextIO, fmt: str = "csv", columns
     writer = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({k: csvsafe.neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
     return len(rows)
 
 

@@ -28,8 +28,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modkit.errors import ModkitError
+from modkit.errors import ModkitError, not_found
 from modkit.tasks import CLASSIFIERS, DEFAULT_PRECISION, FEATURES, PROFILES, RULES, FlagSpec, TaskSpec
+from modkit.threads.model import STATUSES
 
 #: The schema used when ``labels/schema.toml`` does not exist. Keep it identical to that file
 #: (a test checks it).
@@ -48,6 +49,11 @@ DEFAULT_SCHEMA_TOML = '''\
 #   flags        what `modkit flag` raises: code, the values it stands for, severity (1-9,
 #                higher first), meaning, target precision per profile, review reject codes
 #                that confirm it; rule = "REPEAT_POST" / "EMPTY" attaches a fixed rule instead
+#   platform     what a comment system's own decision means for this task, for
+#                `modkit labels import SOURCE --from-status`: "STATUS" or "STATUS:REASON" = value,
+#                STATUS one of approved, pending, spam, deleted, rejected, REASON the platform's
+#                code (Coral's ABUSIVE...); "STATUS:REASON" wins over "STATUS"; a decision not
+#                listed gives no label (an approved comment is not assumed civil)
 version = 1
 
 [tasks.civility]
@@ -63,6 +69,7 @@ flags = [
   { code = "ABUSIVE", values = ["abusive"], severity = 4, meaning = "attack on a person or group, slur or threat", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, reject_codes = ["HARASSMENT", "HATE_SPEECH"] },
   { code = "UNCIVIL", values = ["uncivil", "abusive"], severity = 3, meaning = "rude, insulting, profane or dismissive", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, reject_codes = ["OFFENSIVE"], bias = true },
 ]
+platform = { "rejected:ABUSIVE" = "abusive", "rejected:HATE_SPEECH" = "abusive", "rejected:HARASSMENT_BULLYING" = "abusive", "rejected:OFFENSIVE" = "uncivil" }
 
 [tasks.topic]
 question = "Is the comment about the article's subject or its discussion?"
@@ -76,6 +83,7 @@ flags = [
   { code = "REPEAT_POST", rule = "REPEAT_POST", values = ["off"] },
   { code = "EMPTY", rule = "EMPTY", values = ["off"] },
 ]
+platform = { spam = "off", "rejected:SPAM" = "off", "rejected:AD" = "off" }
 
 [tasks.stance]
 question = "Toward the parent comment (or the article, for a top-level comment)?"
@@ -102,7 +110,7 @@ DEFAULT_CONTROLS: dict[str, str] = {
 }
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_TASK_FIELDS = {"question", "values", "features", "classifier", "min_examples", "flags"}
+_TASK_FIELDS = {"question", "values", "features", "classifier", "min_examples", "flags", "platform"}
 _FLAG_FIELDS = {"code", "values", "severity", "meaning", "precision", "rule", "reject_codes", "bias"}
 _CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 _VALUE_FIELDS = {"name", "key", "definition"}
@@ -130,6 +138,8 @@ class Task:
     classifier: str = "logistic"
     min_examples: int = 8
     flags: tuple[FlagSpec, ...] = ()
+    #: ``(("spam", "off"), ("rejected:SPAM", "off"), ...)``: the platform decisions this task maps
+    platform: tuple[tuple[str, str], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -145,6 +155,14 @@ class Task:
             if v.key == key:
                 return v
         return None
+
+    def from_status(self, status: str, reason: str = "") -> str | None:
+        """The value a platform decision gives this task (``platform`` in the schema): the
+        ``status:reason`` key if mapped, else the ``status`` key, else None (no label)."""
+        if not status:
+            return None
+        mapping = dict(self.platform)
+        return mapping.get(f"{status}:{reason}") if reason and f"{status}:{reason}" in mapping else mapping.get(status)
 
     def check(self, value: str) -> str:
         """Return ``value`` if allowed, else raise the standard one-line error."""
@@ -215,7 +233,7 @@ def load_schema(path: str | Path | None = None) -> Schema:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SchemaError(f"{path}: no such schema file") from None
+        raise not_found(path, "schema file") from None
     except UnicodeDecodeError as exc:
         raise SchemaError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return parse_schema(text, str(path))
@@ -310,7 +328,8 @@ def parse_schema(text: str, where: str = "<schema>") -> Schema:
                 raise bad(f"{vpath}.definition", "must be one line")
             values.append(Value(name, key, definition.strip()))
         model = _model_settings(tname, traw, tuple(v.name for v in values), bad)
-        tasks.append(Task(tname, question.strip(), tuple(values), **model))
+        platform = _platform(tname, traw.get("platform", {}), tuple(v.name for v in values), bad)
+        tasks.append(Task(tname, question.strip(), tuple(values), **model, platform=platform))
     codes: dict[str, str] = {}
     for t in tasks:
         for f in t.flags:
@@ -391,6 +410,25 @@ def _model_settings(tname: str, traw: dict, names: tuple[str, ...], bad) -> dict
         flags.append(FlagSpec(code, tname, tuple(vals), severity, meaning.strip(), prec, rule, tuple(codes), bias))
     return {"features": tuple(features), "classifier": classifier, "min_examples": min_examples,
             "flags": tuple(flags)}
+
+
+def _platform(tname: str, raw: object, names: tuple[str, ...], bad) -> tuple[tuple[str, str], ...]:
+    """``platform = { "STATUS[:REASON]" = "value", ... }`` of one task, checked."""
+    fpath = f"tasks.{tname}.platform"
+    if not isinstance(raw, dict):
+        raise bad(fpath, 'a table of decision = value, e.g. { spam = "off", "rejected:ABUSIVE" = "abusive" }')
+    out: list[tuple[str, str]] = []
+    for key, value in raw.items():
+        status, _, reason = key.partition(":")
+        if status not in STATUSES:
+            raise bad(f"{fpath}.{key}", f"unknown status {status!r}: expected one of {', '.join(STATUSES)} "
+                      "(optionally :REASON, e.g. \"rejected:ABUSIVE\")")
+        if ":" in key and (not reason.strip() or reason != reason.strip()):
+            raise bad(f"{fpath}.{key}", "a reason code after the colon, e.g. \"rejected:ABUSIVE\"")
+        if not isinstance(value, str) or value not in names:
+            raise bad(f"{fpath}.{key}", f"{value!r}: expected one of the task's values {', '.join(names)}")
+        out.append((key, value))
+    return tuple(out)
 
 
 def _check_key(key: object, field_path: str, bad) -> str:

@@ -2,17 +2,20 @@
 
 Each line is one :class:`LabelEvent`. The latest event for (comment, task, annotator) wins;
 an undo is a new event whose ``value`` is ``null``, never a rewrite. Every append takes an
-exclusive lock on the file, writes whole lines in one call, flushes and fsyncs, so a killed
+exclusive cross-process lock on the file (``filelock``: Linux, macOS, Windows; the lock file is
+``.NAME.lock`` beside it), writes whole lines in one call, flushes and fsyncs, so a killed
 process leaves at most one torn last line, which readers report and skip without losing any
-earlier line; two writers at once lose nothing.
+earlier line; two writers at once lose nothing; a full disk leaves the file as it was.
+
+Batches that must land whole (``labels import``, ``modkit review``: several files, or many
+lines) go through :mod:`modkit.labels.journal`: their events carry the batch id (``batch``) and
+readers leave out the events of a batch that is not committed yet; see that module.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -21,11 +24,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from modkit.errors import ModkitError
+from modkit.safeio import append_locked, os_error
 
 T = TypeVar("T")
 
-#: Where a label came from.
-SOURCES = ("manual", "import", "review", "adjudicated")
+#: Where a label came from ("platform": a comment system's own moderation decision, imported
+#: with ``modkit labels import SOURCE --from-status``).
+SOURCES = ("manual", "import", "review", "adjudicated", "platform")
 
 _ANNOTATOR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
@@ -60,9 +65,13 @@ class LabelEvent:
     source: str = "manual"
     note: str = ""
     text_sha: str = ""
+    batch: str = ""  #: the all-or-nothing batch it was written in (modkit.labels.journal); "" for none
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        d = asdict(self)
+        if not d["batch"]:
+            del d["batch"]  # lines outside a batch stay as they always were
+        return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, d: dict[str, object], where: str) -> LabelEvent:
@@ -72,7 +81,7 @@ class LabelEvent:
                 value=None if d.get("value") is None else str(d["value"]),
                 annotator=str(d["annotator"]), time=str(d.get("time", "")),
                 source=str(d.get("source", "manual")), note=str(d.get("note") or ""),
-                text_sha=str(d.get("text_sha") or ""),
+                text_sha=str(d.get("text_sha") or ""), batch=str(d.get("batch") or ""),
             )
         except KeyError as exc:
             raise ModkitError(f"{where}: missing field {exc.args[0]!r}") from None
@@ -94,19 +103,54 @@ class LabelStore:
     def path_for(self, annotator: str) -> Path:
         return self.root / f"{check_annotator(annotator)}.jsonl"
 
-    def append(self, events: Iterable[LabelEvent]) -> int:
-        """Append events durably (lock, one write per file, flush, fsync). Returns the count."""
+    def lines_by_file(self, events: Iterable[LabelEvent]) -> dict[Path, list[str]]:
+        """The JSON line of each event (no newline), grouped by the file it goes to."""
         by_file: dict[Path, list[str]] = {}
         for ev in events:
             if ev.source not in SOURCES:
                 raise ModkitError(f"unknown label source {ev.source!r}: expected one of {', '.join(SOURCES)}")
-            by_file.setdefault(self.path_for(ev.annotator), []).append(ev.to_json() + "\n")
-        self.root.mkdir(parents=True, exist_ok=True)
+            by_file.setdefault(self.path_for(ev.annotator), []).append(ev.to_json())
+        return by_file
+
+    def append(self, events: Iterable[LabelEvent]) -> int:
+        """Append events durably (lock, one write per file, flush, fsync). Returns the count.
+
+        A batch a killed process left half-written is completed first
+        (:func:`modkit.labels.journal.recover`), so it never lands after a newer label.
+        For events that must land all or nothing, see :meth:`append_batch`."""
+        from modkit.labels.journal import recover
+
+        by_file = self.lines_by_file(events)
+        if not by_file:
+            return 0
+        self.ensure_root()
+        recover(self.root)
         n = 0
         for path, lines in by_file.items():
-            _append_lines(path, lines)
+            _append_lines(path, [line + "\n" for line in lines])
             n += len(lines)
         return n
+
+    def append_batch(self, events: Iterable[LabelEvent], kind: str = "import") -> list[LabelEvent]:
+        """Append events all or nothing, across files, through one journal transaction
+        (:mod:`modkit.labels.journal`); returns them as written (``batch`` set)."""
+        from modkit.labels.journal import transaction
+
+        events = list(events)
+        if not events:
+            return []
+        self.ensure_root()
+        with transaction(self.root, kind) as tx:
+            written = [_with_batch(ev, tx.id) for ev in events]
+            for path, lines in self.lines_by_file(written).items():
+                tx.append(path, lines)
+        return written
+
+    def ensure_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise os_error(self.root, exc) from None
 
     # -- reading ------------------------------------------------------------------------------
     def files(self) -> list[Path]:
@@ -119,9 +163,16 @@ class LabelStore:
 
     def events(self, warnings: list[str] | None = None) -> Iterator[LabelEvent]:
         """Every event in every file, in file order. A torn or invalid line is skipped and
-        reported in ``warnings`` (file and line), never fatal."""
+        reported in ``warnings`` (file and line), never fatal. Events of a batch that is not
+        committed (:func:`modkit.labels.journal.pending`: a killed ``labels import`` or
+        ``review``) are left out until a writer completes it."""
+        from modkit.labels.journal import pending
+
+        skip = pending(self.root)
         for path in self.files():
-            yield from read_events(path, warnings)
+            for ev in read_events(path, warnings):
+                if not (skip and ev.batch in skip):
+                    yield ev
 
     def current(self, warnings: list[str] | None = None,
                 texts: Mapping[str, str] | None = None) -> dict[Key, LabelEvent]:
@@ -173,6 +224,11 @@ class LabelStore:
             tie = len(winners) > 1
             out[key] = Resolved(key[0], evs[0].doc, key[1], None if tie else winners[0], tuple(evs), tie, False)
         return out
+
+
+def _with_batch(ev: LabelEvent, batch: str) -> LabelEvent:
+    return LabelEvent(ev.comment_id, ev.doc, ev.task, ev.value, ev.annotator, ev.time, ev.source, ev.note,
+                      ev.text_sha, batch)
 
 
 def text_shas(threads: Iterable[object]) -> dict[str, str]:
@@ -248,22 +304,8 @@ def _append_lines(path: Path, lines: list[str]) -> None:
 
 
 def append_durably(path: Path, payload: bytes) -> None:
-    """Append whole lines to ``path`` under an exclusive lock, in one write loop, then fsync.
-    The label store and the review decision log both write this way."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        if size:
-            # A torn last line from a killed writer must not swallow the first new line.
-            os.lseek(fd, size - 1, os.SEEK_SET)
-            if os.read(fd, 1) != b"\n":
-                payload = b"\n" + payload
-        view = memoryview(payload)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+    """Append whole lines to ``path`` under its cross-process lock (``filelock``, through
+    :func:`modkit.safeio.locked`: ``.NAME.lock`` beside it), in one write loop, then fsync.
+    The label store, the review decision log and the erasure log all write this way; a failed
+    write (full disk) leaves the file as it was (:func:`modkit.safeio.append_unlocked`)."""
+    append_locked(path, payload)

@@ -15,12 +15,16 @@ from modkit.errors import ModkitError
 from modkit.sources import PAGE_SUFFIXES, resolve_source
 from modkit.threads import export, seedpage
 from modkit.threads.model import Comment, Problem, Thread, comment_id
-from modkit.threads.registry import formats, read_file, read_thread, register
+from modkit.threads.registry import iter_file, read_file, read_thread, register
 from modkit.threads.seedpage import PageComment, parse_page, render_page
 
 register("seed", (".txt",), seedpage.read_page, "scraped page: article + 'soundoff (N Responses)'")
 register("csv", (".csv",), export.read_csv, "comment export with id/parent_id columns, one thread per doc")
-register("jsonl", (".jsonl",), export.read_jsonl, "comment export, one JSON object per line with id/parent_id")
+register("jsonl", (".jsonl", ".ndjson", ".json"), export.read_jsonl,
+         "comment export, one JSON object per line with id/parent_id")
+# The platform exports (Disqus, WordPress, Coral, Reddit, Hacker News, Discourse) register
+# themselves; ``threads.formats`` is that package, ``threads.registry.formats()`` lists every format.
+from modkit.threads import formats  # noqa: E402
 
 __all__ = [
     "COMMENT_FIELDS",
@@ -46,13 +50,14 @@ __all__ = [
 #: the others: the export stays small and reads back (``modkit flag all.csv``) with its article.
 COMMENT_FIELDS = (
     "id", "doc", "parent_id", "depth", "position", "author", "timestamp", "text",
-    "title", "source", "sha256", "declared", "found", "article",
+    "title", "source", "sha256", "declared", "found", "article", "status", "status_reason",
 )
 
 
 def iter_threads(
     sources: str | Path | Iterable[str | Path],
     errors: list[ModkitError] | None = None,
+    options: dict[str, object] | None = None,
 ) -> Iterator[Thread]:
     """Yield every :class:`Thread`, file by file (memory stays flat: one file at a time).
 
@@ -60,21 +65,25 @@ def iter_threads(
     one thread; a CSV or JSONL export one per ``doc`` it holds. Every SOURCE is checked before
     the first file is read (a missing or ambiguous one raises :class:`SourceError`). A file
     that cannot be read raises its :class:`ModkitError`, unless ``errors`` is a list: then the
-    error is appended to it and the other files still go through.
+    error is appended to it and the other files still go through. A large export is streamed
+    thread by thread (:func:`~modkit.threads.registry.iter_file`). ``options`` go to the readers
+    that take them (``{"keep_types": ["pingback"]}`` for WordPress).
     """
-    return _read_files(_page_paths(sources), errors)  # SOURCEs are checked now, files read lazily
+    return _read_files(_page_paths(sources), errors, options)  # SOURCEs are checked now, files read lazily
 
 
-def _read_files(paths: Iterator[Path], errors: list[ModkitError] | None) -> Iterator[Thread]:
+def _read_files(paths: Iterator[Path], errors: list[ModkitError] | None,
+                options: dict[str, object] | None = None) -> Iterator[Thread]:
     for path in paths:
         try:
-            found = read_file(path)
+            found = iter_file(path, options)
+            for t in found:  # an export truncated after its first threads raises here
+                yield t
         except ModkitError as exc:
             if errors is None:
                 raise
             errors.append(exc)
             continue
-        yield from found
 
 
 def _page_paths(sources: str | Path | Iterable[str | Path]) -> Iterator[Path]:
@@ -131,6 +140,7 @@ def to_records(threads: Iterable[Thread]) -> Iterator[dict[str, object]]:
                 "position": c.position, "author": c.author, "timestamp": c.timestamp,
                 "text": c.text, "title": t.title, "source": t.source, "sha256": t.sha256,
                 "declared": t.declared, "found": t.found, "article": t.article if k == 0 else "",
+                "status": c.status, "status_reason": c.status_reason,
             }
 
 

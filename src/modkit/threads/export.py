@@ -2,7 +2,8 @@
 
 What a CMS export gives: one row per comment with ``id`` and ``parent_id`` (empty or null for a
 top-level comment), and optionally ``doc``, ``author``, ``timestamp``, ``text``, ``title``,
-``article`` and ``position``. Other columns are ignored.
+``article``, ``position``, ``status`` and ``status_reason`` (the platform's decision, as
+``modkit threads -f jsonl`` writes them). Other columns are ignored.
 
 How a file maps to threads: every distinct ``doc`` value is one thread, in order of first
 appearance; rows without a ``doc`` (or a file without that column) belong to the thread named
@@ -23,14 +24,15 @@ JSON object. Problems of the reply graph are returned as data on the thread (see
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from modkit import csvsafe
 from modkit.errors import ParseError
 from modkit.threads.model import Comment, Problem, Thread
 from modkit.threads.seedpage import decode_file, parse_timestamp
@@ -38,12 +40,13 @@ from modkit.threads.seedpage import decode_file, parse_timestamp
 #: Columns an export must have.
 REQUIRED_COLUMNS = ("id", "parent_id")
 #: Columns an export may have; any other column is ignored.
-OPTIONAL_COLUMNS = ("doc", "author", "timestamp", "text", "title", "article", "position")
+OPTIONAL_COLUMNS = ("doc", "author", "timestamp", "text", "title", "article", "position", "status", "status_reason")
 
 
 def normalize_timestamp(value: object) -> str | None:
     """``YYYY-MM-DDTHH:MM`` from an ISO 8601 string (a zone is converted to UTC), a Unix time in
-    seconds, or the seed pages' ``June 6, 2013 at 8:33 am``; "" for empty; None if unreadable."""
+    seconds (a number, or a string of digits as Reddit dumps give it), or the seed pages'
+    ``June 6, 2013 at 8:33 am``; "" for empty; None if unreadable."""
     if value is None or value == "":
         return ""
     if isinstance(value, bool):
@@ -59,6 +62,8 @@ def normalize_timestamp(value: object) -> str | None:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
+        if text.lstrip("-").replace(".", "", 1).isdigit():  # Unix seconds as a string
+            return normalize_timestamp(float(text))
         return parse_timestamp(text) or None
     if when.tzinfo is not None:
         when = when.astimezone(UTC)
@@ -66,12 +71,13 @@ def normalize_timestamp(value: object) -> str | None:
 
 
 class _Row:
-    __slots__ = ("author", "id", "line", "parent", "position", "text", "timestamp")
+    __slots__ = ("author", "id", "line", "parent", "position", "reason", "status", "text", "timestamp")
 
     def __init__(self, line: int, cid: str, parent: str, author: str, timestamp: str, text: str,
-                 position: int | None) -> None:
+                 position: int | None, status: str = "", reason: str = "") -> None:
         self.line, self.id, self.parent = line, cid, parent
         self.author, self.timestamp, self.text, self.position = author, timestamp, text, position
+        self.status, self.reason = status, reason
 
 
 class _Doc:
@@ -129,7 +135,8 @@ class _Collector:
         text = rec.get("text")
         text = "" if text is None else str(text).replace("\r\n", "\n").replace("\r", "\n").strip()
         doc.rows.append(_Row(line, cid, _cell(rec.get("parent_id")), _cell(rec.get("author")),
-                             timestamp, text, _position(rec.get("position"))))
+                             timestamp, text, _position(rec.get("position")),
+                             _cell(rec.get("status")).lower(), _cell(rec.get("status_reason"))))
 
     def threads(self, sha: str, fmt: str, decode_problems: list[Problem]) -> Iterator[Thread]:
         if not self.docs:  # a header-only export: one empty thread, not an error
@@ -180,7 +187,9 @@ def _build(doc: _Doc, path: Path) -> tuple[list[Comment], list[Problem]]:
             loop = path_ids[path_ids.index(cur):]
             head = min(loop, key=lambda i: by_id[i].line)
             parent[head] = ""
-            shown = " -> ".join([*loop, loop[0]])
+            # An id that is not plain text (a newline...) is shown as repr: the message stays one line.
+            ring = [i if i.isprintable() else repr(i) for i in (loop if len(loop) <= 6 else [*loop[:3], *loop[-2:]])]
+            shown = " -> ".join([*ring, ring[0]] if len(loop) <= 6 else [*ring[:3], "...", *ring[3:], ring[0]])
             problems.append(Problem(
                 "cycle", f"{path}:{by_id[head].line}: reply links loop ({shown}); {head!r} read as top-level", by_id[head].line))
         for i in path_ids:
@@ -198,7 +207,8 @@ def _build(doc: _Doc, path: Path) -> tuple[list[Comment], list[Problem]]:
             depth[i] = base
     comments = [
         Comment(id=r.id, doc=doc.doc, parent_id=parent[r.id], depth=depth[r.id], position=pos,
-                author=r.author, timestamp=r.timestamp, text=r.text, line=r.line)
+                author=r.author, timestamp=r.timestamp, text=r.text, line=r.line,
+                status=r.status, status_reason=r.reason)
         for pos, r in enumerate(rows, start=1)
     ]
     return comments, problems
@@ -212,28 +222,24 @@ def _check_columns(path: Path, line: int, names: object, where: str) -> None:
 
 
 def read_csv(path: str | Path) -> list[Thread]:
-    """Read a CSV comment export (header row; comma separated; UTF-8, a BOM is fine)."""
+    """Read a CSV comment export (header row; comma separated; UTF-8, a BOM is fine).
+
+    Cells neutralised against spreadsheet formulas (``'=HYPERLINK(...)``, as ``modkit threads
+    -f csv`` writes them) are read back as they were (:func:`~modkit.csvsafe.unneutralise`)."""
     path = Path(path)
     data = path.read_bytes()
     text, problems = decode_file(data, path)
-    csv.field_size_limit(1 << 30)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    records = csvsafe.rows(io.StringIO(text, newline=""), path)
     collector = _Collector(path)
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise ParseError(path, 1, "no header row")
-        names = [h.strip().lower() for h in header]
-        _check_columns(path, 1, names, "column")
-        prev = reader.line_num
-        for row in reader:
-            line = prev + 1
-            prev = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            collector.add(line, dict(zip(names, row)))
-    except csv.Error as exc:
-        raise ParseError(path, reader.line_num or None, f"not a readable CSV: {exc}") from None
+    header = next(records, None)
+    if header is None or not any(h.strip() for h in header[1]):
+        raise ParseError(path, 1, "no header row")
+    names = [h.strip().lower() for h in header[1]]
+    _check_columns(path, header[0], names, "column")
+    for line, row in records:
+        if not any(cell.strip() for cell in row):
+            continue
+        collector.add(line, dict(zip(names, map(csvsafe.unneutralise, row))))
     return list(collector.threads(hashlib.sha256(data).hexdigest(), "csv", problems))
 
 
@@ -243,15 +249,56 @@ def read_jsonl(path: str | Path) -> list[Thread]:
     data = path.read_bytes()
     text, problems = decode_file(data, path)
     collector = _Collector(path)
-    for lineno, line in enumerate(text.split("\n"), start=1):
+    for lineno, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
-        try:
-            rec = json.loads(line)
-        except ValueError as exc:
-            raise ParseError(path, lineno, f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+        rec = parse_json_line(line, path, lineno)
         if not isinstance(rec, dict):
             raise ParseError(path, lineno, f"expected a JSON object, got {type(rec).__name__}")
         _check_columns(path, lineno, rec, "field")
+        if _SURROGATE_ESCAPE.search(line):
+            rec = _replace_lone_surrogates(rec, path, lineno, problems)
         collector.add(lineno, rec)
     return list(collector.threads(hashlib.sha256(data).hexdigest(), "jsonl", problems))
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time (``text.split`` would hold a second copy of a big file)."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+def parse_json_line(line: str, path: object, lineno: int) -> object:
+    """``json.loads(line)``, or one :class:`ParseError` naming the file and line for anything it
+    refuses: bad JSON, a number of over 4,300 digits, arrays or objects nested too deep."""
+    try:
+        return json.loads(line)
+    except RecursionError:
+        raise ParseError(path, lineno, "not valid JSON here (arrays or objects nested too deep)") from None
+    except json.JSONDecodeError as exc:
+        raise ParseError(path, lineno, f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+    except ValueError:  # Python's limit on the digits of an integer
+        raise ParseError(path, lineno, "not valid JSON here (a number of over 4,300 digits)") from None
+
+
+#: A JSON escape of a UTF-16 surrogate: JSON may hold a lone one, which no UTF-8 file can.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(rec: dict, path: object, lineno: int, problems: list[Problem]) -> dict:
+    """``rec`` with each lone surrogate in its top-level strings replaced by U+FFFD (and one
+    ``decode`` problem), so the comment can be written as UTF-8 later."""
+    def clean(value: object) -> object:
+        return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+    out = {clean(k): clean(v) for k, v in rec.items()}
+    if out != rec:
+        problems.append(Problem("decode", f"{path}:{lineno}: lone UTF-16 surrogate escape; replaced with U+FFFD", lineno))
+    return out

@@ -12,6 +12,8 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from modkit.errors import MAX_LINE, clip
+
 
 @dataclass(frozen=True, slots=True)
 class Comment:
@@ -26,11 +28,20 @@ class Comment:
     timestamp: str  #: ISO 8601 ``YYYY-MM-DDTHH:MM`` (the page gives no zone); "" if missing
     text: str  #: body, paragraphs separated by a blank line; may be ""
     line: int = 0  #: line of the comment's header in its source file (0 if unknown)
+    status: str = ""  #: the platform's moderation decision (see :data:`STATUSES`); "" when unknown
+    status_reason: str = ""  #: the platform's reason code when it gives one (Coral: ABUSIVE, SPAM...)
 
     @property
     def is_reply(self) -> bool:
         return bool(self.parent_id)
 
+
+#: A platform's moderation decisions, as the export readers give them in ``Comment.status``
+#: (:mod:`modkit.threads.formats`): published, awaiting moderation, marked as spam, deleted (by
+#: its author or a moderator), rejected by a moderator or a filter. "" means the source says nothing.
+STATUSES = ("approved", "pending", "spam", "deleted", "rejected")
+#: Statuses of comments the platform has already taken down: ``modkit flag`` skips them.
+REMOVED_STATUSES = frozenset({"spam", "deleted", "rejected"})
 
 #: Problem kinds found while reading a page.
 PROBLEM_KINDS = (
@@ -45,6 +56,7 @@ PROBLEM_KINDS = (
     "bad_row",  # text where none was expected, kept in the comment above
     "duplicate_id",  # a second row with an id already seen; skipped (CSV/JSONL input)
     "bad_timestamp",  # a timestamp that cannot be read; left empty (CSV/JSONL input)
+    "skipped",  # records of an export that are not reader comments (WordPress pingbacks...)
 )
 
 
@@ -55,6 +67,10 @@ class Problem:
     kind: str
     message: str
     line: int = 0  #: line in the source file, 0 when it concerns the whole page
+
+    def __post_init__(self) -> None:
+        if len(self.message) > MAX_LINE:  # a hostile file's 10 MB id stays out of the warning
+            object.__setattr__(self, "message", clip(self.message))
 
     def __str__(self) -> str:
         return self.message
@@ -75,6 +91,8 @@ class Thread:
     has_comment_section: bool = True
     format: str = "seed"  #: name of the reader that produced it
     _index: dict[str, Comment] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # Replies by parent id, built on the first call of children(): one call per comment stays linear.
+    _kids: dict[str, list[Comment]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._index.update((c.id, c) for c in self.comments)
@@ -109,7 +127,10 @@ class Thread:
 
     def children(self, comment_id: str = "") -> list[Comment]:
         """Direct replies to ``comment_id`` ("" for the top-level comments), in page order."""
-        return [c for c in self.comments if c.parent_id == comment_id]
+        if not self._kids and self.comments:
+            for c in self.comments:
+                self._kids.setdefault(c.parent_id, []).append(c)
+        return list(self._kids.get(comment_id, ()))
 
     def parent(self, comment: Comment) -> Comment | None:
         return self._index.get(comment.parent_id) if comment.parent_id else None

@@ -28,9 +28,9 @@ from modkit.errors import ParseError
 from modkit.threads.model import Comment, Problem, Thread
 
 _SOUNDOFF = re.compile(r"[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.IGNORECASE)
-_SOUNDOFF_NL = re.compile(r"\n[ \t]*soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.IGNORECASE)
+_SOUNDOFF_NL = re.compile(r"\n[ \t]*+soundoff \((\d[\d,]*) Responses?\)[ \t]*(?=\n|\Z)", re.IGNORECASE)
 _END = re.compile(r"^[ \t]*Post a comment[ \t]*$", re.IGNORECASE)
-_END_NL = re.compile(r"\n[ \t]*Post a comment[ \t]*(?=\n|\Z)", re.IGNORECASE)
+_END_NL = re.compile(r"\n[ \t]*+Post a comment[ \t]*(?=\n|\Z)", re.IGNORECASE)
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December"
 )
@@ -45,9 +45,9 @@ _REPLY = re.compile(r"^( *)\u2022 ?(.*)$")
 # line. Starting with a literal "\n" lets the engine jump from line to line; the lookahead keeps
 # the slow month names off ordinary lines.
 _MARKER = re.compile(
-    r"\n(?:(?P<ti>[ ]*)(?P<num>\d{1,6})\. (?P<ta>[^\n]*)"
-    r"|(?P<ri>[ ]*)\u2022 ?(?P<ra>[^\n]*)"
-    r"|[^\S\n]*(?=[^\W\d_]+ \d{1,2}, \d{4} (?i:at) \d)"
+    r"\n(?:(?P<ti>[ ]*+)(?P<num>\d{1,6})\. (?P<ta>[^\n]*)"
+    r"|(?P<ri>[ ]*+)\u2022 ?(?P<ra>[^\n]*)"
+    r"|[^\S\n]*+(?=[^\W\d_]+ \d{1,2}, \d{4} (?i:at) \d)"
     rf"(?P<mon>(?i:{_MONTHS})) (?P<day>\d{{1,2}}), (?P<year>\d{{4}}) (?i:at) (?P<hour>\d{{1,2}}):(?P<min>\d{{2}})"
     r" ?(?P<ampm>(?i:[ap]m))[^\S\n]*\|?[^\S\n]*(?i:Reply)?[^\S\n]*(?=\n|\Z))"
 )
@@ -55,11 +55,13 @@ _MARKER = re.compile(
 # lines none of which could be a marker (a header or a timestamp candidate), and the timestamp
 # line. The section reader takes such comments in one match each and leaves everything else
 # (a body line that looks like a header, a missing timestamp, stray text) to the marker loop.
+# Runs of indentation are possessive (``*+``) here and in _MARKER: giving spaces back can never
+# make a match, and trying it costs a deep reply (thousands of spaces) a pass per space.
 _COMMENT = re.compile(
-    r"(?:\n[^\S\n]*(?=\n))*"
-    r"\n(?:(?P<ti>[ ]*)(?P<num>\d{1,6})\. (?P<ta>[^\n]*)|(?P<ri>[ ]*)\u2022 ?(?P<ra>[^\n]*))"
-    r"(?P<body>(?:\n(?![ ]*(?:\d{1,6}\. |\u2022)|[^\S\n]*[^\W\d_]+ \d{1,2}, \d{4} (?i:at) \d)[^\n]*)*)"
-    r"\n[^\S\n]*"
+    r"(?:\n[^\S\n]*+(?=\n))*"
+    r"\n(?:(?P<ti>[ ]*+)(?P<num>\d{1,6})\. (?P<ta>[^\n]*)|(?P<ri>[ ]*+)\u2022 ?(?P<ra>[^\n]*))"
+    r"(?P<body>(?:\n(?![ ]*+(?:\d{1,6}\. |\u2022)|[^\S\n]*+[^\W\d_]+ \d{1,2}, \d{4} (?i:at) \d)[^\n]*)*)"
+    r"\n[^\S\n]*+"
     rf"(?P<mon>(?i:{_MONTHS})) (?P<day>\d{{1,2}}), (?P<year>\d{{4}}) (?i:at) (?P<hour>\d{{1,2}}):(?P<min>\d{{2}})"
     r" ?(?P<ampm>(?i:[ap]m))[^\S\n]*\|?[^\S\n]*(?i:Reply)?[^\S\n]*(?=\n|\Z)"
 )
@@ -247,13 +249,19 @@ def parse_page(data: bytes, path: str | Path = "<page>", doc: str | None = None)
 
     head = text[: m.start()]
     head_lines = [line.strip() for line in head.split("\n")]
-    declared = int(m.group(1).replace(",", ""))
+    digits = m.group(1).replace(",", "").lstrip("0") or "0"
     first_line = head.count("\n") + (m.group(0)[0] == "\n") + 2  # the line after "soundoff"
     section = text[m.end() :]  # starts with the newline that ends the "soundoff" line
 
     comments, section_problems = _parse_section(section, first_line, doc, path)
     problems.extend(section_problems)
-    if declared != len(comments):
+    # More digits than any page has comments (int() also refuses over 4,300): no count declared.
+    declared = int(digits) if len(digits) <= 18 else None
+    if declared is None:
+        problems.append(Problem(
+            "count_mismatch", f"{path}:{first_line - 1}: declared comment count has {len(digits):,} digits; not checked",
+            first_line - 1))
+    elif declared != len(comments):
         problems.append(
             Problem(
                 "count_mismatch",

@@ -18,6 +18,7 @@ from modkit.labels.corpus import Corpus
 from modkit.labels.schema import Schema
 from modkit.labels.session import LabelSession
 from modkit.labels.store import LabelEvent, LabelStore
+from modkit.safetext import visible
 from modkit.tui.widgets import (
     ArticlePanel,
     ChoiceBar,
@@ -66,7 +67,7 @@ class LabelerApp(App):
         yield Static(id="defs")
         yield StatusLine(id="status")
         yield Input(placeholder="note for this comment; Enter saves, Esc cancels", id="note")
-        yield Static(_keys_help(self.schema), id="keys")
+        yield Static(Text(visible(_keys_help(self.schema))), id="keys")  # Text: a key "[" is no markup
 
     def on_mount(self) -> None:
         if self.session.warnings:
@@ -89,9 +90,9 @@ class LabelerApp(App):
             self.query_one("#context", ContextPanel).update("")
             panel = self.query_one("#comment", CommentPanel)
             panel.border_title = "done"
-            panel.query_one("#comment-body", Static).update(
+            panel.query_one("#comment-body", Static).update(Text(visible(
                 f"{s.summary()}\n\nPress {self.schema.controls['back']} to go back, "
-                f"{self.schema.controls['undo']} to undo, {self.schema.controls['quit']} to quit.")
+                f"{self.schema.controls['undo']} to undo, {self.schema.controls['quit']} to quit.", keep_layout=True)))
             self.query_one("#choices", ChoiceBar).update("")
             self.query_one("#defs", Static).update("")
             status.update(Text(clip(f"{prog}  {s.message}", 200)))
@@ -209,8 +210,8 @@ class AdjudicatorApp(App):
         yield Static(id="defs")
         yield StatusLine(id="status")
         c = self.schema.controls
-        yield Static(f"value key: record final value  {c['back']} back  {c['skip']} skip  {c['undo']} undo  {c['quit']} quit",
-                     id="keys")
+        yield Static(Text(visible(f"value key: record final value  {c['back']} back  {c['skip']} skip  {c['undo']} undo  "
+                                  f"{c['quit']} quit")), id="keys")
 
     def on_mount(self) -> None:
         self.refresh_view()
@@ -224,10 +225,10 @@ class AdjudicatorApp(App):
         if self.pos >= n:
             self.query_one("#article", ArticlePanel).update(Text("All disagreements walked.", style="bold green"))
             self.query_one("#context", ContextPanel).update("")
-            self.query_one("#comment", CommentPanel).query_one("#comment-body", Static).update(self.summary())
+            self.query_one("#comment", CommentPanel).query_one("#comment-body", Static).update(Text(clip(self.summary(), 500)))
             self.query_one("#choices", ChoiceBar).update("")
             self.query_one("#defs", Static).update("")
-            status.update(Text(self.message))
+            status.update(Text(clip(self.message, 200)))
             return
         d = self.items[self.pos]
         it = self.corpus.item(d.comment_id)
@@ -238,7 +239,7 @@ class AdjudicatorApp(App):
         final = self.decided.get((d.comment_id, d.task), d.adjudicated)
         self.query_one("#choices", ChoiceBar).show([task], {task.name: final}, 0)
         votes = Text("annotators: ", style="bold")
-        votes.append(", ".join(f"{w}={v}" for w, v in d.values.items()))
+        votes.append(clip(", ".join(f"{w}={v}" for w, v in d.values.items()), 500))
         width = max(20, self.size.width - 3)
         for v in task.values:
             head = f"{v.key} {v.name}: "

@@ -88,9 +88,9 @@ class ReviewApp(App):
             self.query_one("#context", ContextPanel).update("")
             panel = self.query_one("#comment", CommentPanel)
             panel.border_title = "done"
-            panel.query_one("#comment-body", Static).update(
+            panel.query_one("#comment-body", Static).update(Text(
                 f"{self.result.decisions} decisions recorded this session ({self.result.events} label events).\n"
-                "Press b to go back, q to quit.")
+                "Press b to go back, q to quit."))
             self.query_one("#flags", Static).update("")
             status.update(Text(clip(self.message, 200)))
             return
@@ -100,21 +100,22 @@ class ReviewApp(App):
         self.query_one("#comment", CommentPanel).show(thread, it.comment)
         t = Text()
         t.append("flags: ", style="bold")
-        t.append(", ".join(it.flags) or "none", style="bold red" if it.flags else "dim")
+        # flags, scores, model and earlier decisions come from the CSV and the log: shown visible
+        t.append(clip(", ".join(it.flags), 200) or "none", style="bold red" if it.flags else "dim")
         for k, v in it.scores.items():
-            t.append(f"  {k[2:]} {v:.2f}", style="red" if v >= 0.5 else "dim")
+            t.append(f"  {clip(k[2:], 40)} {v:.2f}", style="red" if v >= 0.5 else "dim")
         if it.model:
-            t.append(f"  model {it.model}", style="dim")
+            t.append(f"  model {clip(it.model, 80)}", style="dim")
         reasons = it.cells.get("reasons", "").strip()
         if reasons:
             t.append("\nwhy: " + clip(reasons, 150), style="yellow")
         prev = self.decided.get(it.comment.id)
         if prev:
             t.append("\nyour decision: ", style="bold")
-            t.append(str(prev["decision"]), style=_STYLE.get(str(prev["decision"]), "bold"))
+            t.append(clip(str(prev["decision"]), 40), style=_STYLE.get(str(prev["decision"]), "bold"))
             if prev.get("reject_code"):
-                t.append(f" {prev['reject_code']}")
-            labels = " ".join(f"{k}={v}" for k, v in (prev.get("labels") or {}).items())
+                t.append(f" {clip(str(prev['reject_code']), 40)}")
+            labels = clip(" ".join(f"{k}={v}" for k, v in (prev.get("labels") or {}).items()), 200)
             if labels:
                 t.append(f"  ({labels})", style="dim")
         self.query_one("#flags", Static).update(t)

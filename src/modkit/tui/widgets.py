@@ -21,12 +21,14 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from modkit.labels.schema import Task
+from modkit.safetext import visible
 from modkit.threads import Comment, Thread
 
 
 def clip(text: str, width: int) -> str:
-    """One line of at most ``width`` characters, with an ellipsis when cut."""
-    flat = " ".join(text.split())
+    """One line of at most ``width`` characters, with an ellipsis when cut; control and invisible
+    characters (an escape sequence in a comment) shown :func:`~modkit.safetext.visible`."""
+    flat = visible(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"
 
 
@@ -53,7 +55,7 @@ class ArticlePanel(Static):
     def show(self, thread: Thread) -> None:
         t = Text()
         t.append(clip(thread.title, 200), style="bold")
-        t.append(f"  [{thread.doc[:3]}]\n", style="dim")
+        t.append(f"  [{visible(thread.doc[:3])}]\n", style="dim")
         t.append(lead_of(thread), style="italic")
         self.update(t)
 
@@ -83,7 +85,7 @@ class ContextPanel(Static):
         for i, p in enumerate(chain):
             indent = "  " * i
             same = "  (same author)" if p.author == comment.author else ""
-            head = f"{indent}↳ {p.position}. {p.author}{same}: "
+            head = f"{indent}↳ {p.position}. {clip(p.author, 40)}{same}: "
             t.append(head, style="bold")
             room = max(10, lines * (screen - 2) - len(head) - 1)
             t.append(clip(p.text or "(empty)", room) + ("\n" if i < len(chain) - 1 else ""))
@@ -103,11 +105,13 @@ class CommentPanel(VerticalScroll):
 
     def show(self, thread: Thread, comment: Comment, warning: str = "") -> None:
         depth = "top-level" if not comment.parent_id else f"reply, depth {comment.depth}"
-        self.border_title = f"{comment.position}/{thread.found} on {thread.doc[:3]} · {comment.author} · {comment.timestamp or 'no time'} · {depth}"
+        # Text, not a str: Textual would read a str title as markup ("[red]" in an author's name)
+        self.border_title = Text(clip(f"{comment.position}/{thread.found} on {thread.doc[:3]} · {comment.author} · "
+                                      f"{comment.timestamp or 'no time'} · {depth}", 200))
         t = Text()
         if warning:
-            t.append(f"⚠ {warning}\n", style="bold yellow")
-        t.append(comment.text if comment.text.strip() else "(empty comment)",
+            t.append(f"⚠ {visible(warning)}\n", style="bold yellow")
+        t.append(visible(comment.text, keep_layout=True) if comment.text.strip() else "(empty comment)",
                  style="" if comment.text.strip() else "dim italic")
         self.query_one("#comment-body", Static).update(t)
         self.scroll_home(animate=False)
@@ -138,14 +142,14 @@ class ChoiceBar(Static):
         width = max(len(task.name) for task in tasks)
         for i, task in enumerate(tasks):
             mark = "▶ " if i == focus else "  "
-            t.append(mark + task.name.ljust(width) + " ", style="bold reverse" if i == focus else "bold")
+            t.append(mark + visible(task.name).ljust(width) + " ", style="bold reverse" if i == focus else "bold")
             for v in task.values:
                 chosen = values.get(task.name) == v.name
                 t.append(" ")
-                t.append(f"[{v.key}]", style="bold cyan")
-                t.append(v.name + ("✓" if chosen else ""), style="bold green reverse" if chosen else "")
+                t.append(f"[{visible(v.key)}]", style="bold cyan")
+                t.append(visible(v.name) + ("✓" if chosen else ""), style="bold green reverse" if chosen else "")
             if extra and extra.get(task.name):
-                t.append("  " + extra[task.name], style="yellow")
+                t.append("  " + visible(extra[task.name]), style="yellow")
             if i < len(tasks) - 1:
                 t.append("\n")
         self.update(t)
