@@ -219,9 +219,9 @@ def html_to_text(body: str | None, newlines: bool = False) -> str:
     if "<" not in body and "&" not in body:  # plain text: only the white space rules apply
         if newlines:
             text = body.replace("\r\n", "\n").replace("\r", "\n")
-            paras = [" ".join(line.split()) for line in text.split("\n")]
-            return _BLANKS.sub("\n\n", "\n".join(paras)).strip()
-        return " ".join(body.split())
+            lines = [_collapse(line).strip(" ").rstrip() for line in text.split("\n")]
+            return _no_blank_runs("\n".join(lines)).strip()
+        return _collapse(body).strip()
     if not newlines and _is_simple(body):
         return _simple(body)
     parser = _TextParser(newlines)
