@@ -181,6 +181,21 @@ def test_a_3000_deep_reply_chain_in_the_page_layout_reads_in_linear_time(tmp_pat
     assert not t.problems
 
 
+def test_text_after_every_timestamp_reads_in_linear_time(tmp_path):
+    # found by fuzz/big_inputs.py: each stray line's number was counted from the top of the page
+    n = 50_000
+    parts = ["A page", "", f"soundoff ({n} Responses)"]
+    for k in range(1, n + 1):
+        parts += [f"  {k}. a", "", f"body {k}", "", "June 6, 2013 at 8:33 am |", f"stray {k}", ""]
+    path = tmp_path / "stray.txt"
+    path.write_text("\n".join([*parts, "Post a comment", ""]), encoding="utf-8")
+    start = time.process_time()
+    t = read_file(path)[0]
+    assert time.process_time() - start < 15  # quadratic: over a minute
+    assert t.found == n and len(t.problems) == n
+    assert t.problems[-1].message == f"{path}:{3 + 7 * n - 1}: text after a timestamp kept in the comment above"
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "jsonl-reversed"])
 def test_a_30000_deep_reply_chain_in_an_export_has_no_recursion_and_linear_time(tmp_path, fmt):
     depth = 30_000  # quadratic work here (parent walks, depth, children) would take many minutes
@@ -226,7 +241,10 @@ def test_a_deep_chain_goes_through_the_threads_command(tmp_path):
 def _peak_rss_mb(code: str, cwd: Path) -> float:
     """Peak RSS (MB) of a fresh Python that imports modkit, then runs ``code``, minus that of one
     that only imports it."""
-    probe = "import resource, modkit.threads, modkit.review, modkit.labels\n{}\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    # VmHWM: ru_maxrss would carry over this (big) process's peak through fork and exec
+    probe = ("import re, resource, modkit.threads, modkit.review, modkit.labels\n{}\n"
+             "try:\n    print(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1))\n"
+             "except OSError:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     peaks = []
     for body in ("", code):
         out = subprocess.run([sys.executable, "-c", probe.format(body)], cwd=cwd, capture_output=True, text=True, check=True)
@@ -378,6 +396,11 @@ def test_a_10mb_id_or_header_gives_a_short_error_line(tmp_path):
     path = write_csv(tmp_path / "e.csv", [["id", "parent_id"], [huge, ""], [huge, ""]])
     t = read_file(path)[0]
     assert t.problems[0].kind == "duplicate_id" and len(t.problems[0].message) <= 1000
+    from modkit.review import plan_review
+
+    path = write_csv(tmp_path / "r.csv", [["comment_id", "decision"], [huge, "approve"], ["c1", huge]])
+    _, problems, _ = plan_review([path], "ann", pages=SEEDS, labels=tmp_path / "labels")
+    assert [p.row for p in problems] == [2, 3] and all(len(str(p)) <= 1000 for p in problems)
 
 
 # -- 6. every command on every broken file: exit 1 and one line naming the file ------------------------

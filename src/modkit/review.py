@@ -63,7 +63,7 @@ from pathlib import Path
 
 from modkit import csvsafe
 from modkit.csvsafe import FORMULA_STARTS, neutralise, unneutralise  # noqa: F401  (part of this module's API)
-from modkit.errors import ModkitError, NotFoundError, ParseError, not_found
+from modkit.errors import ModkitError, NotFoundError, ParseError, clip, not_found
 from modkit.labels import LabelEvent, LabelStore, text_sha
 from modkit.labels.store import append_durably, check_annotator, read_records
 from modkit.tasks import Registry, default_registry
@@ -376,7 +376,7 @@ class RowProblem:
 
     def __str__(self) -> str:
         who = f" ({self.comment_id})" if self.comment_id else ""
-        return f"{self.file}: row {self.row}{who}: {self.problem}"
+        return clip(f"{self.file}: row {self.row}{who}: {self.problem}")  # a 10 MB cell stays out of the line
 
 
 class ReviewError(ModkitError):
@@ -399,6 +399,7 @@ class PageIndex:
     def __init__(self, threads: Iterable[Thread]) -> None:
         self.threads: dict[str, Thread] = {}
         self.by_id: dict[str, list[Comment]] = {}
+        self._by_author: dict[str, dict[tuple[str, str], list[Comment]]] = {}  # doc -> (author, time) -> comments
         for t in threads:
             self.threads[t.doc] = t
             for c in t.comments:
@@ -419,7 +420,7 @@ class PageIndex:
             c = t.get(comment_id)
             if c:
                 return c, ""
-            same = [x for x in t.comments if author and x.author == author and x.timestamp == timestamp]
+            same = self._same_author_and_time(t, author, timestamp) if author else []
             if len(same) == 1:
                 return None, (f"comment text changed since it was flagged: the comment by {author} at "
                               f"{timestamp} on page {doc} now reads differently (its id is now {same[0].id}); "
@@ -431,6 +432,15 @@ class PageIndex:
         if not found:
             return None, f"unknown comment id {comment_id!r}"
         return None, f"comment id {comment_id!r} is on several pages; give its doc column"
+
+    def _same_author_and_time(self, t: Thread, author: str, timestamp: str) -> list[Comment]:
+        # An index per page, built once: a sheet of many unknown ids stays linear.
+        index = self._by_author.get(t.doc)
+        if index is None:
+            index = self._by_author[t.doc] = {}
+            for x in t.comments:
+                index.setdefault((x.author, x.timestamp), []).append(x)
+        return index.get((author, timestamp), [])
 
 
 def allowed_values(labels: str | Path) -> Allowed:

@@ -393,7 +393,8 @@ def _parse_section(
         if open_ is not None:
             if ls > pos:
                 if expect_header:
-                    _stray(open_, section[pos : ls - 1], count("\n", 0, pos) + first_line - 1, path, problems)
+                    # the line of pos, counted on from nl_pos (never from 0: one stray per comment would be quadratic)
+                    _stray(open_, section[pos : ls - 1], nl_seen + count("\n", nl_pos, pos), path, problems)
                 else:
                     open_.body.append(section[pos : ls - 1])
             close(open_)
@@ -411,7 +412,7 @@ def _parse_section(
     if open_ is not None:
         if end > pos:
             if expect_header:
-                _stray(open_, section[pos:end], count("\n", 0, pos) + first_line - 1, path, problems)
+                _stray(open_, section[pos:end], nl_seen + count("\n", nl_pos, pos), path, problems)
             else:
                 open_.body.append(section[pos:end])
         close(open_)
