@@ -51,7 +51,8 @@ sys.exit(code)
 
 
 def measure(label: str, args: list[str], cwd: Path, size: int | None = None) -> None:
-    proc = subprocess.run([sys.executable, "-c", _WRAPPER, *args], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", _WRAPPER, *args], cwd=cwd, capture_output=True, text=True,
+                          check=False)
     lines = proc.stderr.strip().splitlines()
     stats = next((line for line in reversed(lines) if line.startswith("@@ ")), "@@ ? ? 0").split()
     rest = [line for line in lines if not line.startswith("@@ ") and line.strip()]

@@ -38,8 +38,8 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 
-from modkit.errors import ModkitError  # noqa: E402
-from modkit.threads import Thread  # noqa: E402
+from modkit.errors import ModkitError
+from modkit.threads import Thread
 
 # -- strategies ----------------------------------------------------------------------------------
 _WORDS = st.sampled_from([

@@ -38,7 +38,7 @@ def ids() -> list[str]:
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "modkit", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env={"NO_COLOR": "1", "COLUMNS": "120", "PATH": "/usr/bin:/bin"})
+                          timeout=300, env={"NO_COLOR": "1", "COLUMNS": "120", "PATH": "/usr/bin:/bin"}, check=False)
 
 
 def flag_args() -> list[str]:
@@ -233,7 +233,7 @@ def test_a_deep_chain_goes_through_the_threads_command(tmp_path):
         json.dumps({"id": f"i{d}", "parent_id": f"i{d - 1}" if d else ""}) + "\n" for d in range(20_000)))
     proc = run("threads", "deep.txt", "deep.jsonl", "-f", "jsonl", "-o", "out.jsonl", cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-    depths = [json.loads(line)["depth"] for line in open(tmp_path / "out.jsonl")]
+    depths = [json.loads(line)["depth"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert max(depths) == 19_999 and len(depths) == 21_500
 
 

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -44,6 +45,16 @@ def unneutralise(cell: str) -> str:
     return cell
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+
+
+def lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their endings (``\n``, ``\r\n`` or ``\r``), one at a time: what
+    ``io.StringIO(text, newline="")`` gives ``csv.reader``, without its copy of the whole text at
+    4 bytes a character."""
+    return (m.group() for m in _LINE.finditer(text))
+
+
 def allow_large_cells() -> None:
     """Set the csv module's cell limit (process-wide) to :data:`MAX_CELL`; :func:`rows` calls it."""
     if csv.field_size_limit() != MAX_CELL:
@@ -56,7 +67,7 @@ def rows(
     """``(line, cells)`` for each record of a CSV, ``line`` being the line it starts on.
 
     ``lines`` is what ``csv.reader`` takes (a file opened with ``newline=""``, or
-    ``io.StringIO(text, newline="")``); ``first_line`` is the number of its first line (2 when
+    :func:`lines` of a text); ``first_line`` is the number of its first line (2 when
     a line before it was taken off). Blank lines come as empty lists. A broken CSV raises one
     :class:`ParseError`: a quoted cell that runs to the end of the file, or whose closing quote
     comes lines later followed by more text (a stray quote that swallowed the rows after it),

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import re
 from collections import Counter
@@ -205,8 +204,7 @@ def read_sheet(path: str | Path) -> Sheet:
     else:
         delimiter = _sniff_delimiter(text)
     # Errors name the file's line (csvsafe.rows); rows below are numbered as the spreadsheet shows them.
-    records = [cells for _, cells in csvsafe.rows(io.StringIO(text, newline=""), path, delimiter=delimiter,
-                                                  first_line=first_line)]
+    records = [cells for _, cells in csvsafe.rows(csvsafe.lines(text), path, delimiter=delimiter, first_line=first_line)]
     if not records:
         raise ParseError(path, None, "empty file, expected a header row with comment_id and decision")
     header = [_norm_column(c) for c in records[0]]

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -142,7 +141,7 @@ def read_table(path: str | Path) -> list[tuple[int, dict[str, object]]]:
     if path.suffix.lower() not in (".csv", ".tsv"):
         raise ModkitError(f"{path}: unknown file type {path.suffix!r}: expected .csv or .jsonl")
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    records = csvsafe.rows(io.StringIO(text, newline=""), path, delimiter=delimiter)
+    records = csvsafe.rows(csvsafe.lines(text), path, delimiter=delimiter)
     header = next((cells for _, cells in records if cells), None)  # as csv.DictReader: blank lines skipped
     if not header:
         raise ModkitError(f"{path}: empty file (expected a header row with comment_id and task columns)")

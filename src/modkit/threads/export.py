@@ -25,7 +25,6 @@ JSON object. Problems of the reply graph are returned as data on the thread (see
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -229,7 +228,7 @@ def read_csv(path: str | Path) -> list[Thread]:
     path = Path(path)
     data = path.read_bytes()
     text, problems = decode_file(data, path)
-    records = csvsafe.rows(io.StringIO(text, newline=""), path)
+    records = csvsafe.rows(csvsafe.lines(text), path)
     collector = _Collector(path)
     header = next(records, None)
     if header is None or not any(h.strip() for h in header[1]):
