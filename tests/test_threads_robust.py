@@ -308,3 +308,16 @@ def test_cli_reads_every_odd_but_readable_page_with_one_warning_each(tmp_path, s
         f"warning: odd/g_truncated.txt:{cut_line}: comment section ends without 'Post a comment' (truncated page?)",
         "warning: odd/g_truncated.txt: found 5 comments, page declares 6",
     ]
+
+
+def test_resolve_replies_breaks_a_loop_at_its_first_comment_and_shows_odd_ids_on_one_line():
+    from modkit.threads.model import resolve_replies
+
+    parent = {"a": "", "x\ny": "z", "z": "x\ny", "w": "z"}
+    depth, loops = resolve_replies(["a", "x\ny", "z", "w"], parent)
+    assert parent["x\ny"] == "" and depth == {"a": 0, "x\ny": 0, "z": 1, "w": 2}
+    assert loops == [("x\ny", "'x\\ny' -> z -> 'x\\ny'")]
+    # ``first`` picks the head by another order (e.g. line in the file)
+    parent = {"p": "q", "q": "p"}
+    _, loops = resolve_replies(["p", "q"], parent, {"p": 9, "q": 3}.__getitem__)
+    assert loops[0][0] == "q" and parent == {"p": "q", "q": ""}

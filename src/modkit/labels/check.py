@@ -35,7 +35,7 @@ from pathlib import Path
 from modkit.errors import ModkitError
 from modkit.labels import journal
 from modkit.labels.schema import Schema, schema_for
-from modkit.labels.store import LabelEvent, LabelStore
+from modkit.labels.store import LabelEvent, LabelStore, parse_lines
 from modkit.safeio import locked, os_error, write_bytes_atomic
 
 #: A checker of one record of an extra log: raises ValueError or ModkitError when invalid.
@@ -115,25 +115,17 @@ def check_file(path: Path, convert: Convert, *, schema: Schema | None = None,
         data = path.read_bytes()
     except OSError as exc:
         return 0, [Problem(path, None, "unreadable", os_error(path, exc, "cannot read").message)]
-    lines = data.split(b"\n")
     ends = data.endswith(b"\n")
-    last = len(lines) - (1 if ends else 0)
+    last = data.count(b"\n") + (0 if ends else 1)
     problems: list[Problem] = []
     records = 0
-    for i, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{i}"
-        try:
-            d = json.loads(raw)
-            if not isinstance(d, dict):
-                raise ValueError("not a JSON object")
-            rec = convert(d, where)
-        except (ValueError, ModkitError) as exc:
+    for i, raw, d, rec, exc in parse_lines(data, path, convert):
+        if exc is not None:
             if _torn(raw, i == last, ends):
                 problems.append(Problem(path, i, "torn", "torn line (a write cut short by a kill or crash); "
                                         "readers skip it; --repair drops it"))
             else:
+                where = f"{path}:{i}"
                 why = exc.message.removeprefix(f"{where}: ") if isinstance(exc, ModkitError) else (
                     f"not JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc))
                 problems.append(Problem(path, i, "invalid", f"invalid line ({why}); readers skip it; "

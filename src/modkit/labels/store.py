@@ -272,6 +272,25 @@ def read_events(path: Path, warnings: list[str] | None = None) -> Iterator[Label
     return read_records(path, LabelEvent.from_dict, warnings)
 
 
+def parse_lines(data: bytes, path: Path, convert: Callable[[dict, str], T]
+                ) -> Iterator[tuple[int, bytes, dict | None, T | None, ValueError | ModkitError | None]]:
+    """``(line, raw, obj, record, error)`` for each non-blank line of an append-only JSONL file's
+    bytes: the JSON object and ``convert(obj, "path:line")``, or the error (ValueError or
+    ModkitError) that a line which is not a JSON object, or which ``convert`` rejects, raised.
+    :func:`read_records` and ``modkit labels check`` both read through it."""
+    for i, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        d = None
+        try:
+            d = json.loads(raw)
+            if not isinstance(d, dict):
+                raise ValueError("not a JSON object")
+            yield i, raw, d, convert(d, f"{path}:{i}"), None
+        except (ValueError, ModkitError) as exc:
+            yield i, raw, d if isinstance(d, dict) else None, None, exc
+
+
 def read_records(path: Path, convert: Callable[[dict, str], T], warnings: list[str] | None = None) -> Iterator[T]:
     """Records of an append-only JSONL file, each JSON object passed to ``convert(obj, where)``.
     A line that is not a JSON object, or that ``convert`` rejects (ValueError or ModkitError),
@@ -279,24 +298,15 @@ def read_records(path: Path, convert: Callable[[dict, str], T], warnings: list[s
     The label store and the review decision log both read this way."""
     with open(path, "rb") as fh:
         data = fh.read()
-    lines = data.split(b"\n")
-    last = len(lines)
-    for i, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{i}"
-        try:
-            d = json.loads(raw)
-            if not isinstance(d, dict):
-                raise ValueError("not a JSON object")
-            rec = convert(d, where)
-        except (ValueError, ModkitError) as exc:
+    last = data.count(b"\n") + 1
+    for i, _raw, _d, rec, exc in parse_lines(data, path, convert):
+        if exc is not None:
             if warnings is not None:
                 torn = i == last and not data.endswith(b"\n")
                 what = "torn last line (interrupted write?)" if torn else f"invalid line ({exc})"
-                warnings.append(f"{where}: {what}; skipped")
+                warnings.append(f"{path}:{i}: {what}; skipped")
             continue
-        yield rec
+        yield rec  # type: ignore[misc]
 
 
 def _append_lines(path: Path, lines: list[str]) -> None:

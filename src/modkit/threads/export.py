@@ -33,7 +33,7 @@ from pathlib import Path
 
 from modkit import csvsafe
 from modkit.errors import ParseError
-from modkit.threads.model import Comment, Problem, Thread
+from modkit.threads.model import Comment, Problem, Thread, resolve_replies
 from modkit.threads.seedpage import decode_file, parse_timestamp
 
 #: Columns an export must have.
@@ -172,38 +172,10 @@ def _build(doc: _Doc, path: Path) -> tuple[list[Comment], list[Problem]]:
             parent[r.id] = ""
         else:
             parent[r.id] = r.parent
-    # Break cycles: walk up from every comment; a walk that comes back to a comment of its own
-    # path has found a loop, broken at the loop's comment that comes first in file order.
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = known to reach a root
-    for r in rows:
-        path_ids: list[str] = []
-        cur = r.id
-        while cur and state.get(cur, 0) == 0:
-            state[cur] = 1
-            path_ids.append(cur)
-            cur = parent[cur]
-        if cur and state.get(cur) == 1:
-            loop = path_ids[path_ids.index(cur):]
-            head = min(loop, key=lambda i: by_id[i].line)
-            parent[head] = ""
-            # An id that is not plain text (a newline...) is shown as repr: the message stays one line.
-            ring = [i if i.isprintable() else repr(i) for i in (loop if len(loop) <= 6 else [*loop[:3], *loop[-2:]])]
-            shown = " -> ".join([*ring, ring[0]] if len(loop) <= 6 else [*ring[:3], "...", *ring[3:], ring[0]])
-            problems.append(Problem(
-                "cycle", f"{path}:{by_id[head].line}: reply links loop ({shown}); {head!r} read as top-level", by_id[head].line))
-        for i in path_ids:
-            state[i] = 2
-    depth: dict[str, int] = {}
-    for r in rows:
-        chain = []
-        cur = r.id
-        while cur and cur not in depth:
-            chain.append(cur)
-            cur = parent[cur]
-        base = depth[cur] if cur else -1
-        for i in reversed(chain):
-            base += 1
-            depth[i] = base
+    depth, loops = resolve_replies([r.id for r in rows], parent, lambda i: by_id[i].line)
+    for head, shown in loops:
+        problems.append(Problem(
+            "cycle", f"{path}:{by_id[head].line}: reply links loop ({shown}); {head!r} read as top-level", by_id[head].line))
     comments = [
         Comment(id=r.id, doc=doc.doc, parent_id=parent[r.id], depth=depth[r.id], position=pos,
                 author=r.author, timestamp=r.timestamp, text=r.text, line=r.line,

@@ -9,7 +9,7 @@ the CLI, the tests and the reports each show them their own way.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from modkit.errors import MAX_LINE, clip
@@ -202,3 +202,48 @@ class IdAssigner:
         n = self._seen.get(base, 0) + 1
         self._seen[base] = n
         return base if n == 1 else f"{base}-{n}"
+
+
+def resolve_replies(order: list[str], parent: dict[str, str], first: Callable[[str], int] | None = None
+                    ) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Depths of a reply tree given ``parent[id]`` (``""``: top-level) for the ids in ``order``
+    (file order, each parent among them or ``""``), in linear time and without recursion.
+
+    Reply loops are broken where they are found: a walk up from a comment that comes back to a
+    comment of its own walk has found a loop, broken at the loop's comment that comes first in
+    ``order`` (or lowest by ``first``, e.g. its line in the file); its ``parent`` is set to ``""``,
+    in place. Returns ``(depth, loops)``, each loop
+    as ``(head, shown)``: the id made top-level and the loop written ``a -> b -> a`` (long
+    loops elided, ids that are not printable shown as repr, so a message stays one line)."""
+    if first is None:
+        first = {cid: i for i, cid in enumerate(order)}.__getitem__
+    loops: list[tuple[str, str]] = []
+    state: dict[str, int] = {}  # 1 = on the current walk, 2 = known to reach a root
+    for cid in order:
+        walk: list[str] = []
+        cur = cid
+        while cur and state.get(cur, 0) == 0:
+            state[cur] = 1
+            walk.append(cur)
+            cur = parent[cur]
+        if cur and state.get(cur) == 1:
+            loop = walk[walk.index(cur):]
+            head = min(loop, key=first)
+            parent[head] = ""
+            ring = [i if i.isprintable() else repr(i) for i in (loop if len(loop) <= 6 else [*loop[:3], *loop[-2:]])]
+            shown = " -> ".join([*ring, ring[0]] if len(loop) <= 6 else [*ring[:3], "...", *ring[3:], ring[0]])
+            loops.append((head, shown))
+        for i in walk:
+            state[i] = 2
+    depth: dict[str, int] = {}
+    for cid in order:
+        chain = []
+        cur = cid
+        while cur and cur not in depth:
+            chain.append(cur)
+            cur = parent[cur]
+        base = depth[cur] if cur else -1
+        for i in reversed(chain):
+            base += 1
+            depth[i] = base
+    return depth, loops

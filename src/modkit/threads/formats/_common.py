@@ -28,7 +28,7 @@ from typing import Any
 
 from modkit.errors import ParseError
 from modkit.threads.export import normalize_timestamp, parse_json_line
-from modkit.threads.model import Comment, Problem, Thread
+from modkit.threads.model import Comment, Problem, Thread, resolve_replies
 
 Row = tuple  # (line, id, parent, author, timestamp, text, status, reason)
 LINE, ID, PARENT, AUTHOR, TIME, TEXT, STATUS, REASON = range(8)
@@ -100,34 +100,10 @@ def build_thread(doc: str, rows: list[Row], *, path: Path, sha: str, fmt: str, t
             parent[r[ID]] = ""
         else:
             parent[r[ID]] = p
-    state: dict[str, int] = {}  # 1 = on the current walk, 2 = reaches a root
-    for r in kept:
-        walk: list[str] = []
-        cur = r[ID]
-        while cur and state.get(cur, 0) == 0:
-            state[cur] = 1
-            walk.append(cur)
-            cur = parent[cur]
-        if cur and state.get(cur) == 1:
-            loop = walk[walk.index(cur):]
-            head = min(loop, key=first.__getitem__)
-            parent[head] = ""
-            line = kept[first[head]][LINE]
-            shown = " -> ".join([*loop, loop[0]] if len(loop) <= 6 else [*loop[:3], "...", *loop[-2:], loop[0]])
-            probs.append(Problem("cycle", f"{at(line)}: reply links loop ({shown}); {head!r} read as top-level", ln(line)))
-        for i in walk:
-            state[i] = 2
-    depth: dict[str, int] = {}
-    for r in kept:
-        chain = []
-        cur = r[ID]
-        while cur and cur not in depth:
-            chain.append(cur)
-            cur = parent[cur]
-        base = depth[cur] if cur else -1
-        for i in reversed(chain):
-            base += 1
-            depth[i] = base
+    depth, loops = resolve_replies([r[ID] for r in kept], parent)
+    for head, shown in loops:
+        line = kept[first[head]][LINE]
+        probs.append(Problem("cycle", f"{at(line)}: reply links loop ({shown}); {head!r} read as top-level", ln(line)))
     comments = tuple(
         Comment(r[ID], doc, parent[r[ID]], depth[r[ID]], pos, r[AUTHOR], r[TIME], r[TEXT], ln(r[LINE]), r[STATUS], r[REASON])
         for pos, r in enumerate(kept, start=1)
