@@ -231,25 +231,54 @@ def _scores(est: Any, X: Any) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _tune_fold(spec: TaskSpec, lexicon: tuple[str, ...], X: pd.DataFrame, y: np.ndarray, w: np.ndarray,
+               train: np.ndarray, test: np.ndarray, grid: Sequence[float], seed: int, small: bool) -> list[float] | None:
+    """One fold of :func:`tune`: the features fitted once, the classifier once per grid value;
+    the held-out ranking score per grid value (None when a side lacks a class)."""
+    if len(set(y[train])) < 2 or len(set(y[test])) < 2:
+        return None
+    union = features_union(spec, lexicon, len(train), small)
+    Xtr = union.fit_transform(X.iloc[train], y[train])
+    Xte = union.transform(X.iloc[test])
+    out = []
+    for g in grid:
+        est = _base(spec.classifier, g, seed).fit(Xtr, y[train], sample_weight=w[train])
+        out.append(_ranking_score(spec, y[test], _scores(est, Xte), [str(c) for c in est.classes_]))
+    return out
+
+
+def _folds_parallel(jobs: int, work: Callable[..., Any], args: list[tuple]) -> list[Any]:
+    """``work(*a)`` for each ``a`` of ``args``, in order: in ``jobs`` processes (joblib) when
+    ``jobs > 1`` and there is more than one, else here. Each call is deterministic and independent
+    of the others, so the results (and the model trained from them) are the same for every ``jobs``."""
+    if jobs > 1 and len(args) > 1:
+        from joblib import Parallel, delayed
+
+        return list(Parallel(n_jobs=min(jobs, len(args)))(delayed(work)(*a) for a in args))
+    return [work(*a) for a in args]
+
+
+def resolve_jobs(jobs: int) -> int:
+    """``jobs`` worker processes; 0 or less means one per core."""
+    return jobs if jobs > 0 else (os.cpu_count() or 1)
+
+
 def tune(spec: TaskSpec, lexicon: tuple[str, ...], X: pd.DataFrame, y: np.ndarray, w: np.ndarray,
-         groups: np.ndarray, seed: int = 0, small: bool = False, n_splits: int = 3) -> dict[str, Any]:
+         groups: np.ndarray, seed: int = 0, small: bool = False, n_splits: int = 3, jobs: int = 1) -> dict[str, Any]:
     """Choose the task's regularisation by grouped cross-validation (:func:`grouped_folds`,
     ``n_splits`` folds): for each fold the features are fitted once, then the classifier once
     per value of :data:`GRIDS`; the value with the best mean :func:`_ranking_score` on the held-out
-    folds wins (ties: the stronger regularisation). Returns ``{"param", "reg", "score", "grid"}``."""
+    folds wins (ties: the stronger regularisation). The folds run in ``jobs`` processes (the
+    result does not depend on it). Returns ``{"param", "reg", "score", "grid"}``."""
     grid = GRIDS[spec.classifier]
     param = "alpha" if spec.classifier == "linear-svm" else "C"
     folds = grouped_folds(y, groups, n_splits, seed)
-    scores = {g: [] for g in grid}
-    for train, test in folds:
-        if len(set(y[train])) < 2 or len(set(y[test])) < 2:
-            continue
-        union = features_union(spec, lexicon, len(train), small)
-        Xtr = union.fit_transform(X.iloc[train], y[train])
-        Xte = union.transform(X.iloc[test])
-        for g in grid:
-            est = _base(spec.classifier, g, seed).fit(Xtr, y[train], sample_weight=w[train])
-            scores[g].append(_ranking_score(spec, y[test], _scores(est, Xte), [str(c) for c in est.classes_]))
+    scores: dict[float, list[float]] = {g: [] for g in grid}
+    per_fold = _folds_parallel(jobs, _tune_fold, [(spec, lexicon, X, y, w, tr, te, grid, seed, small) for tr, te in folds])
+    for fold in per_fold:
+        if fold is not None:
+            for g, v in zip(grid, fold):
+                scores[g].append(v)
     mean = {g: float(np.nanmean(v)) if v and not np.all(np.isnan(v)) else float("nan") for g, v in scores.items()}
     ok = {g: v for g, v in mean.items() if np.isfinite(v)}
     if not ok:
@@ -392,17 +421,51 @@ def grouped_folds(y: np.ndarray, groups: np.ndarray, n_splits: int = 5, seed: in
     return [(np.flatnonzero(row_fold != f), np.flatnonzero(row_fold == f)) for f in range(k)]
 
 
+def _oof_fold(make: Callable[[], Pipeline], X: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None,
+              train: np.ndarray, test: np.ndarray, classes: list[str]) -> np.ndarray | None:
+    """One fold of :func:`out_of_fold`: fitted on ``train``, probabilities of ``test`` (None when
+    the training side has one class)."""
+    if len(set(y[train])) < 2:
+        return None
+    pipe = _fit(make(), X.iloc[train], y[train], None if weights is None else weights[train])
+    return align_proba(pipe.predict_proba(X.iloc[test]), pipe.classes_, classes, fill=np.nan)
+
+
 def out_of_fold(make: Callable[[], Pipeline], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
-                weights: np.ndarray | None, seed: int, n_splits: int = 5) -> tuple[np.ndarray, list[str]]:
-    """Out-of-fold probabilities (rows x classes) from grouped cross-validation."""
+                weights: np.ndarray | None, seed: int, n_splits: int = 5, jobs: int = 1) -> tuple[np.ndarray, list[str]]:
+    """Out-of-fold probabilities (rows x classes) from grouped cross-validation; the folds run
+    in ``jobs`` processes (the result does not depend on it)."""
+    P, classes, _ = out_of_fold_and_fit(make, X, y, groups, weights, seed, n_splits, jobs, fit=False)
+    return P, classes
+
+
+def out_of_fold_and_fit(make: Callable[[], Pipeline], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
+                        weights: np.ndarray | None, seed: int, n_splits: int = 5, jobs: int = 1,
+                        fit: bool = True) -> tuple[np.ndarray, list[str], Pipeline | None]:
+    """:func:`out_of_fold`, and (``fit``) the pipeline fitted on every row. With ``jobs > 1`` the
+    folds run in worker processes while this process fits the final pipeline in a thread (so 2
+    cores share the 6 fits of 5 folds and the final one); the final pipeline is fitted here, not
+    unpickled from a worker, so the saved model file is byte for byte the one ``jobs=1`` writes."""
     classes = sorted(set(y))
     P = np.full((len(y), len(classes)), np.nan)
-    for train, test in grouped_folds(y, groups, n_splits, seed):
-        if len(set(y[train])) < 2:
-            continue
-        pipe = _fit(make(), X.iloc[train], y[train], None if weights is None else weights[train])
-        P[test] = align_proba(pipe.predict_proba(X.iloc[test]), pipe.classes_, classes, fill=np.nan)
-    return P, classes
+    folds = grouped_folds(y, groups, n_splits, seed)
+    args = [(make, X, y, weights, tr, te, classes) for tr, te in folds]
+    pipe: Pipeline | None = None
+    if fit and jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            final = pool.submit(_fit, make(), X, y, weights)
+            results = _folds_parallel(jobs, _oof_fold, args)
+            pipe = final.result()
+    else:
+        results = _folds_parallel(jobs, _oof_fold, args)
+        if fit:
+            pipe = _fit(make(), X, y, weights)
+    for (_, test), Q in zip(folds, results):
+        if Q is not None:
+            P[test] = Q
+    return P, classes, pipe
 
 
 def align_proba(Q: np.ndarray, src: Sequence[Any], dst: Sequence[str], fill: float = 0.0) -> np.ndarray:
@@ -571,7 +634,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
           small: bool = False, progress: Callable[[str], None] | None = None,
           schema: Any = None, tune_reg: bool = True, own_weight: float = OWN_WEIGHT,
           identity_copies: int = IDENTITY_COPIES, rescorer: bool = False,
-          rescorer_examples: int = 2000, platform_weight: float = PLATFORM_WEIGHT) -> TrainedModel:
+          rescorer_examples: int = 2000, platform_weight: float = PLATFORM_WEIGHT, jobs: int = 1) -> TrainedModel:
     """Train one pipeline per task of the schema (``schema``, else ``labels/schema.toml`` of the
     ``labels`` folder, else the default schema) on the resolved labels of the comments on
     ``pages``, the public corpora ``data`` and the synthetic placements; evaluate with grouped
@@ -585,12 +648,15 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     ``identity_copies`` identity-swapped copies of its examples that name a group
     (:func:`identity_swaps`; figures and thresholds are on the original rows). With
     ``rescorer``, each task with model flags that reads the text also gets an e5 second stage
-    (:mod:`modkit.rescore`) on at most ``rescorer_examples`` of its examples. ``limit`` samples at most that many examples per corpus (quick
+    (:mod:`modkit.rescore`) on at most ``rescorer_examples`` of its examples. The
+    cross-validation folds (feature extraction and fits) run in ``jobs`` processes (0: one per
+    core); the model is the same for every ``jobs``. ``limit`` samples at most that many examples per corpus (quick
     runs, tests); ``small`` uses smaller vocabularies. Deterministic for a fixed ``seed``.
     """
     from modkit.labels import load_schema, schema_for
 
     say = progress or (lambda s: None)
+    jobs = resolve_jobs(jobs)
     t0 = time.perf_counter()
     if schema is None:
         schema = schema_for(labels) if labels else load_schema(None)  # None: the default schema
@@ -645,15 +711,15 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
         reg = None
         if tune_reg and df["group"].nunique() >= 3:
             say(f"{spec.name}: choosing the regularisation by grouped cross-validation")
-            chosen = tune(spec, lexicon, df, y, w, df["group"].to_numpy(), seed, small)
+            chosen = tune(spec, lexicon, df, y, w, df["group"].to_numpy(), seed, small, jobs=jobs)
             reg = chosen["reg"]
             regularisation[spec.name] = chosen
         else:
             regularisation[spec.name] = {"reg": DEFAULT_REG[spec.classifier], "note": "not tuned"}
         make = (lambda spec=spec, n=len(df), reg=reg: task_pipeline(spec, lexicon, n, seed, small, reg))
         if evaluate and df["group"].nunique() >= 2:
-            say(f"{spec.name}: {len(df)} examples, grouped cross-validation")
-            P, classes = out_of_fold(make, df, y, df["group"].to_numpy(), w, seed)
+            say(f"{spec.name}: {len(df)} examples, grouped cross-validation and the final fit")
+            P, classes, fitted = out_of_fold_and_fit(make, df, y, df["group"].to_numpy(), w, seed, jobs=jobs)
             orig = ~df["augmented"].to_numpy(dtype=bool)  # figures and thresholds on real rows only
             ev, y_ev, P = df[orig].reset_index(drop=True), y[orig], P[orig]
             metrics[spec.name] = task_report(spec, ev, y_ev, P, classes, lexicon)
@@ -667,11 +733,14 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
                 metrics[spec.name].setdefault("flags", {})[f.code] = flag_report(
                     ev, positive, score, thresholds["balanced"][f.code], lexicon, "text" in spec.features)
         else:
+            fitted = None
             for f in spec.model_flags:
                 for prof in PROFILES:
                     thresholds[prof][f.code] = 0.5
-        say(f"{spec.name}: fitting on {len(df)} examples")
-        pipelines[spec.name] = _fit(make(), df, y, w)
+        if fitted is None:
+            say(f"{spec.name}: fitting on {len(df)} examples")
+            fitted = _fit(make(), df, y, w)
+        pipelines[spec.name] = fitted
         trained.append(spec)
         if rescorer and spec.model_flags and "text" in spec.features:
             from modkit.rescore import fit_rescorer
