@@ -79,8 +79,12 @@ def comment_frame(threads: Iterable[Any]) -> pd.DataFrame:
             p = index.get(c.parent_id) if c.parent_id else None
             rows.append((c.id, c.doc, c.parent_id, c.depth, c.position, c.author, c.timestamp,
                          c.text, article, p.text if p else "", p.author if p else ""))
-    frame = pd.DataFrame.from_records(rows, columns=list(FRAME_COLUMNS))
-    return frame.astype({"depth": "int64", "position": "int64"})
+    # Text columns as object arrays of the comments' own str objects: pandas' default string
+    # dtype (Arrow) would copy every text out again at each column read, and the batch memos
+    # compare these columns (the same objects compare instantly).
+    columns = list(zip(*rows)) if rows else [()] * len(FRAME_COLUMNS)
+    return pd.DataFrame({name: pd.Series(col, dtype="int64" if name in ("depth", "position") else object)
+                         for name, col in zip(FRAME_COLUMNS, columns)})
 
 
 def _texts(X: Any, column: str = "text") -> list[str]:
@@ -215,11 +219,18 @@ def char_ngrams(token: str, lo: int, hi: int) -> list[str]:
 
 class _TokenMaps:
     """Cache of one fitted :class:`TextTfidf`: token -> (word column or -1, char n-gram
-    columns). Held in ``_FITTED_CACHES``, not in the estimator: never pickled or cloned."""
+    columns and counts). Held in ``_FITTED_CACHES``, not in the estimator: never pickled or cloned.
+
+    A batch's distinct tokens are looked up once each (a dict hit for a token seen before); the
+    token x n-gram matrix is then assembled from per-token numpy arrays with one concatenate, not
+    grown element by element in Python lists."""
 
     def __init__(self, words: dict[str, int], chars: dict[str, int], lo: int, hi: int, limit: int = 400_000):
         self.words, self.chars, self.lo, self.hi, self.limit = words, chars, lo, hi, limit
-        self.cache: dict[str, tuple[int, list[int]]] = {}
+        self.cache: dict[str, int] = {}  # token -> its row in the arrays below
+        self.word_col: list[int] = []
+        self.char_cols: list[np.ndarray] = []  # sorted, distinct columns of the token's n-grams
+        self.char_counts: list[np.ndarray] = []
 
     def matrices(self, tokens: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         key = tuple(tokens)  # the same batch's tokens again (transform, then the flag reasons)
@@ -230,30 +241,34 @@ class _TokenMaps:
         self._last = (key, TW, TC)
         return TW.copy(), TC.copy()
 
+    def _add(self, tok: str) -> int:
+        chars = self.chars
+        cols = [j for g in char_ngrams(tok, self.lo, self.hi) if (j := chars.get(g, -1)) >= 0]
+        u, c = np.unique(np.asarray(cols, dtype=np.int32), return_counts=True)
+        self.word_col.append(self.words.get(word_of(tok), -1))
+        self.char_cols.append(u)
+        self.char_counts.append(c.astype(np.float64))
+        k = self.cache[tok] = len(self.word_col) - 1
+        return k
+
     def _matrices(self, tokens: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         if len(self.cache) > self.limit:
             self.cache.clear()
-        cache, words, chars, lo, hi = self.cache, self.words, self.chars, self.lo, self.hi
-        w_rows: list[int] = []
-        w_cols: list[int] = []
-        c_ind: list[int] = []
-        c_ptr = [0]
-        for i, tok in enumerate(tokens):
-            hit = cache.get(tok)
-            if hit is None:
-                w = words.get(word_of(tok), -1)
-                cols = [j for g in char_ngrams(tok, lo, hi) if (j := chars.get(g, -1)) >= 0]
-                hit = cache[tok] = (w, cols)
-            if hit[0] >= 0:
-                w_rows.append(i)
-                w_cols.append(hit[0])
-            c_ind.extend(hit[1])
-            c_ptr.append(len(c_ind))
+            self.word_col, self.char_cols, self.char_counts = [], [], []
+        get, add = self.cache.get, self._add
+        rows = [k if (k := get(tok)) is not None else add(tok) for tok in tokens]
         n = len(tokens)
-        TW = sp.csr_matrix((np.ones(len(w_rows)), (w_rows, w_cols)), shape=(n, len(words)))
-        TC = sp.csr_matrix((np.ones(len(c_ind)), np.asarray(c_ind, dtype=np.int32),
-                            np.asarray(c_ptr, dtype=np.int64)), shape=(n, len(chars)))
-        TC.sum_duplicates()
+        wc = np.asarray(self.word_col, dtype=np.int64)[rows] if rows else np.zeros(0, dtype=np.int64)
+        has = np.flatnonzero(wc >= 0)
+        TW = sp.csr_matrix((np.ones(len(has)), (has, wc[has])), shape=(n, len(self.words)))
+        cols = [self.char_cols[k] for k in rows]
+        lens = np.fromiter(map(len, cols), dtype=np.int64, count=n)
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=ptr[1:])
+        ind = np.concatenate(cols) if n else np.zeros(0, dtype=np.int32)
+        data = np.concatenate([self.char_counts[k] for k in rows]) if n else np.zeros(0)
+        TC = sp.csr_matrix((data, ind, ptr), shape=(n, len(self.chars)))
+        TC.has_canonical_format = True  # each row's columns are sorted and distinct (np.unique)
         return TW, TC
 
 
