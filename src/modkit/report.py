@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import html
 import json
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from typing import TextIO
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modkit.errors import ModkitError
 from modkit.review import parse_flags, read_sheet
-from modkit.safeio import check_writable, write_text_atomic
+from modkit.safeio import atomic_write, check_writable
 from modkit.safetext import pieces, visible
 from modkit.threads import Comment, Thread, iter_threads
 
@@ -279,29 +282,56 @@ def build_report(
     summary: ReportSummary | None = None,
 ) -> str:
     """The report as one HTML string (inline CSS and JS, no external resource)."""
+    import io
+
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+        buf = io.StringIO()
+        stream_report(threads, buf, spool, flags, title, summary)
+        return buf.getvalue()
+
+
+def stream_report(
+    threads: Iterable[Thread], fh: TextIO, spool: TextIO, flags: Mapping[str, FlagInfo] | None = None,
+    title: str = "modkit thread report", summary: ReportSummary | None = None,
+) -> ReportSummary:
+    """Write the report to ``fh``, one page at a time: each page's HTML goes to ``spool`` (a
+    temporary file) as it is read, while the counts and the author list (shown at the top) are
+    gathered; then the header, the spooled pages and the footer go to ``fh``. Memory holds one
+    page, the flags and the set of author names, not every page: it stays flat as pages grow."""
     flags = flags or {}
-    threads = list(threads)
     s = summary if summary is not None else ReportSummary()
-    comments = [c for t in threads for c in t.comments]
-    s.pages, s.comments = len(threads), len(comments)
-    s.flagged = sum(1 for c in comments if flags.get(c.id, FlagInfo()).flags)
-    s.by_flag = Counter(f for c in comments for f in flags.get(c.id, FlagInfo()).flags)
-    ids = {c.id for c in comments}
-    s.unmatched_flags = sum(1 for cid in flags if cid not in ids)
-    authors = sorted({c.author for c in comments if c.author}, key=str.lower)
+    s.pages = s.comments = s.flagged = 0
+    by_flag: Counter[str] = Counter()
+    matched: set[str] = set()
+    authors: set[str] = set()
+    for t in threads:
+        s.pages += 1
+        for c in t.comments:
+            s.comments += 1
+            info = flags.get(c.id)
+            if info is not None:
+                matched.add(c.id)
+                if info.flags:
+                    s.flagged += 1
+                    by_flag.update(info.flags)
+            if c.author:
+                authors.add(c.author)
+        spool.write(_page_html(t, flags))
+    s.by_flag = by_flag
+    s.unmatched_flags = sum(1 for cid in flags if cid not in matched)
+    names = sorted(authors, key=str.lower)
     # an <option> holds text only: controls are shown by their stand-ins, as in data-author
     flag_opts = "".join(f'<option value="{_a(f)}">{_a(f)} ({n})</option>' for f, n in sorted(s.by_flag.items()))
-    author_opts = "".join(f'<option value="{_a(a)}">{_a(a)}</option>' for a in authors)
+    author_opts = "".join(f'<option value="{_a(a)}">{_a(a)}</option>' for a in names)
     counts = (
         f'<span><b id="n-pages">{s.pages}</b> pages</span>'
         f'<span><b id="n-comments">{s.comments}</b> comments</span>'
         f'<span><b id="n-flagged">{s.flagged}</b> flagged</span>'
         + "".join(f'<span class="count-flag"><b>{n}</b> {_v(f)}</span>' for f, n in sorted(s.by_flag.items()))
-        + f'<span><b>{len(authors)}</b> authors</span>'
+        + f'<span><b>{len(names)}</b> authors</span>'
     )
-    pages = "".join(_page_html(t, flags) for t in threads) or '<p class="empty">No pages.</p>'
     meta = json.dumps({"pages": s.pages, "comments": s.comments, "flagged": s.flagged}).replace("<", "\\u003c")
-    return (
+    fh.write(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -314,21 +344,30 @@ def build_report(
         f'<label>author <select id="author-filter"><option value="">all authors</option>{author_opts}</select></label>'
         '<button id="expand" type="button">expand all</button> <button id="collapse" type="button">collapse all</button>'
         ' <span id="shown"></span></div></header>'
-        f"<main>{pages}</main>"
-        f'<script type="application/json" id="report-data">{meta}</script>'
-        f"<script>{_JS}</script></body></html>\n"
+        "<main>"
     )
+    if s.pages:
+        spool.seek(0)
+        shutil.copyfileobj(spool, fh, 1 << 20)
+    else:
+        fh.write('<p class="empty">No pages.</p>')
+    fh.write(f"</main>"
+             f'<script type="application/json" id="report-data">{meta}</script>'
+             f"<script>{_JS}</script></body></html>\n")
+    return s
 
 
 def write_report(
     sources: str | Path | Iterable[str | Path], out: str | Path, flags: str | Path | None = None,
     title: str = "modkit thread report",
 ) -> ReportSummary:
-    """Read the pages (and the flag CSV, if given) and write the HTML report to ``out``
-    (atomically: :func:`modkit.safeio.write_text_atomic`; an unwritable ``out`` fails first)."""
+    """Read the pages (and the flag CSV, if given) and write the HTML report to ``out``, page by
+    page (:func:`stream_report`), atomically (:func:`modkit.safeio.atomic_write`: an unwritable
+    ``out`` fails first, a failed run leaves no half-written report)."""
     out = check_writable(out)
     info = read_flags(flags) if flags else {}
     summary = ReportSummary()
-    page = build_report(iter_threads(sources), info, title, summary)
-    write_text_atomic(out, page)
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool, \
+            atomic_write(out, "w", encoding="utf-8", newline="") as fh:
+        stream_report(iter_threads(sources), fh, spool, info, title, summary)
     return summary
