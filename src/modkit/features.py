@@ -244,10 +244,17 @@ class _TokenMaps:
     def _add(self, tok: str) -> int:
         chars = self.chars
         cols = [j for g in char_ngrams(tok, self.lo, self.hi) if (j := chars.get(g, -1)) >= 0]
-        u, c = np.unique(np.asarray(cols, dtype=np.int32), return_counts=True)
+        distinct = sorted(set(cols))
+        if len(distinct) == len(cols):  # the usual case: no n-gram twice in one token
+            counts = np.ones(len(cols))
+        else:
+            tally = dict.fromkeys(distinct, 0)
+            for j in cols:
+                tally[j] += 1
+            counts = np.array(list(tally.values()), dtype=np.float64)
         self.word_col.append(self.words.get(word_of(tok), -1))
-        self.char_cols.append(u)
-        self.char_counts.append(c.astype(np.float64))
+        self.char_cols.append(np.array(distinct, dtype=np.int32))
+        self.char_counts.append(counts)
         k = self.cache[tok] = len(self.word_col) - 1
         return k
 
