@@ -132,10 +132,10 @@ def generate_real(out_dir: str | Path, pages: int, seed: int = 0) -> dict[str, i
     """Write ``pages`` real-text pages to ``out_dir``; return {'pages', 'comments', 'bytes'}.
 
     Reuses a complete corpus already there for the same ``pages`` and ``seed`` (recorded in
-    ``out_dir/realtext.json``)."""
+    ``out_dir/.realtext.json``: a dot file, which modkit skips when it walks the folder)."""
     from bench.synth import write_corpus
 
-    return write_corpus(out_dir, pages, seed, iter_real_pages, "realtext.json")
+    return write_corpus(out_dir, pages, seed, iter_real_pages, ".realtext.json")
 
 
 def main(argv: list[str] | None = None) -> int:

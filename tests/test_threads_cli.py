@@ -101,7 +101,7 @@ def test_unknown_file_ending_is_one_error_line(tmp_path, modkit):
     r = modkit("threads", "page.html", cwd=tmp_path)
     assert r.returncode == 1
     assert r.stderr.splitlines()[0] == ("error: page.html: unknown page format '.html': expected one of .txt, .csv, .jsonl, "
-                                        ".ndjson, .json, .xml")
+                                        ".ndjson, .json, .xml, .parquet")
 
 
 @pytest.mark.parametrize("fmt,out", [("csv", "no/such/dir/x.csv"), ("convokit", "seeds/000_0ea86afeb990cb41.txt/corpus")])

@@ -147,19 +147,26 @@ def score_batch(frame: pd.DataFrame, model: TrainedModel, profile: str = "balanc
         rows = list(range(n)) if explain == "all" else [i for i in range(n) if flags[i]]
         if rows:
             _reasons(rows, reasons, model, texts, stats, ctx, scores, on, flag_lists)
-    out = pd.DataFrame({"comment_id": frame["comment_id"], "doc": frame["doc"]})
+    # Text columns stay object arrays of the same str objects (pandas' default Arrow string dtype
+    # would copy every text in here and out again when the CSV is written).
+    def obj(v: Any) -> pd.Series:
+        return pd.Series(np.asarray(v, dtype=object), dtype=object, copy=False)
+
+    cols: dict[str, Any] = {"comment_id": obj(frame["comment_id"].to_numpy(dtype=object)),
+                            "doc": obj(frame["doc"].to_numpy(dtype=object))}
     for col in reg.score_columns:
         v = scores[col]
-        out[col] = v if v.dtype.kind == "f" else np.asarray(v, dtype=object)  # unrounded: the CSV rounds
-    out["flags"] = flags
-    out["reasons"] = reasons
-    out["priority"] = priority
-    out["uncertainty"] = unc
+        cols[col] = v if v.dtype.kind == "f" else obj(v)  # unrounded: the CSV rounds
+    cols["flags"] = obj(flags)
+    cols["reasons"] = obj(reasons)
+    cols["priority"] = priority
+    cols["uncertainty"] = unc
     if rescore:
-        out["stage"] = stage
+        cols["stage"] = obj(stage)
     for col in ("parent_id", "depth", "author", "timestamp", "text", "article", "parent_text"):
-        out[col] = frame[col].to_numpy()
-    return out
+        v = frame[col].to_numpy()
+        cols[col] = v if v.dtype.kind in "iuf" else obj(frame[col].to_numpy(dtype=object))
+    return pd.DataFrame(cols)
 
 
 def score(threads: Iterable[Any] | pd.DataFrame, model: TrainedModel | str | Path, profile: str = "balanced",
@@ -249,6 +256,7 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
     word_blocks: dict[str, Any] = {}
     parts_of: dict[str, Any] = {}
     vocab_lists: dict[str, list[str]] = {}
+    explainable: dict[str, np.ndarray] = {}
     for t in reg.tasks:
         if t.model_flags and "text" in t.features:
             parts = _text_parts(m.pipelines[t.name])
@@ -256,10 +264,10 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
                 parts_of[t.name] = parts
                 # the whole batch's word block (its tokens and token maps are memoised), then the rows
                 word_blocks[t.name] = parts[0].word_block(texts).tocsr()[rows_a]
-                vocab_lists[t.name] = list(parts[0].words_)  # words_ maps word -> column, in column order
+                vocab_lists[t.name], explainable[t.name] = _vocabulary(parts[0])
     thread_tasks = [t for t in reg.tasks if "thread" in t.features and t.model_flags]
     thread_flags = [f for t in thread_tasks for f in t.model_flags]
-    caps_a, loglen_a, links_a = (stats[c].to_numpy() for c in ("caps_ratio", "log_length", "links"))
+    caps_a, loglen_a, links_a, lex_a = (stats[c].to_numpy() for c in ("caps_ratio", "log_length", "links", "lexicon_hits"))
     has = set(ctx.columns)
     col = {c: ctx[c].to_numpy() for c in ("sim_article", "sim_parent", "is_reply", "exact_repeat",
                                            "near_repeat", "self_reply") if c in has}
@@ -277,15 +285,15 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
                 w = weights[f.code]
                 W = word_blocks[f.task]
                 start, end = W.indptr[k], W.indptr[k + 1]
-                idx, val = W.indices[start:end], W.data[start:end]
-                contrib = val * w[idx]
+                idx = W.indices[start:end]
+                contrib = W.data[start:end] * w[idx]
+                ok = np.flatnonzero((contrib > 0.05) & explainable[f.task][idx])
                 words = vocab_lists[f.task]
-                top = [words[idx[j]] for j in np.argsort(-contrib)
-                       if contrib[j] > 0.05 and _explains(words[idx[j]])][:3]
+                top = [words[idx[j]] for j in ok[np.argsort(-contrib[ok], kind="stable")[:3]]]
                 if top:
                     bits.append(f"{f.code.lower().replace('_', ' ')} terms: " + ", ".join(f'"{w}"' for w in top))
             bits.append(f"{f.column} {scores[f.column][i]:.2f}")
-        hits = lexicon_hits(texts[i], lex)
+        hits = lexicon_hits(texts[i], lex) if lex_a[i] > 0 else []  # the statistics counted them
         if hits:
             bits.append("lexicon: " + ", ".join(f'"{h}"' for h in hits[:4]))
         if caps_a[i] > 0.5 and loglen_a[i] > 2.5:
@@ -304,6 +312,23 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
         if "self_reply" in col and col["self_reply"][i] > 0:
             bits.append("reply to own comment")
         reasons[i] = "; ".join(bits)
+
+
+_VOCABULARIES: dict[int, tuple[dict[str, int], list[str], np.ndarray]] = {}
+
+
+def _vocabulary(tf: TextTfidf) -> tuple[list[str], np.ndarray]:
+    """A fitted TextTfidf's words in column order and which of them may be shown as a reason
+    (:func:`_explains`), computed once per vocabulary (keyed by the vocabulary object, which
+    the cache holds, so its id is not reused)."""
+    hit = _VOCABULARIES.get(id(tf.words_))
+    if hit is None or hit[0] is not tf.words_:
+        words = list(tf.words_)  # words_ maps word -> column, in column order
+        mask = np.fromiter(map(_explains, words), dtype=bool, count=len(words))
+        if len(_VOCABULARIES) > 8:
+            _VOCABULARIES.clear()
+        hit = _VOCABULARIES[id(tf.words_)] = (tf.words_, words, mask)
+    return hit[1], hit[2]
 
 
 def _explains(word: str) -> bool:
@@ -587,7 +612,7 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
          thresholds: dict[str, float] | None = None, queue: int | None = None, jobs: int = 0,
          chunk_bytes: int = 4 << 20, progress: Callable[[int, int], None] | None = None,
          rescore: bool = False, band: float = 0.1, allow_pickle: bool = False,
-         include_removed: bool = False, force: bool = False) -> FlagResult:
+         include_removed: bool = False, force: bool = False, fmt: str = "csv") -> FlagResult:
     """Flag the comments of ``sources`` and write the CSV ``out``.
 
     One row per flagged comment (every comment with ``all``; the ``queue`` comments the model
@@ -603,6 +628,9 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
     ``allow_pickle``: a pickle model (``model.joblib``) may be loaded (see :func:`load_model`).
     Comments an export marks as removed by the platform (``status`` spam, deleted or rejected)
     are not scored unless ``include_removed``; :attr:`FlagResult.removed` counts them.
+    ``fmt="parquet"``: the same rows and columns in a Parquet file (scores and priority as
+    floats, depth as an integer, text as written, not neutralised; needs pyarrow), see
+    :func:`write_parquet_rows`.
     """
     from modkit.sources import resolve_sources
 
@@ -611,6 +639,7 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
     if profile not in PROFILES:
         raise ModkitError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
     out = check_writable(out)  # before the scoring, not after it
+    _check_out_format(fmt)
     if not force:
         refuse_reviewed(out)
     loaded = model if isinstance(model, TrainedModel) else load_model(model, allow_pickle=allow_pickle)
@@ -651,23 +680,89 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
                 progress(done, len(paths))
         result.comments = sum(p.comments for p in result.pages)
         n = 0
-        # temporary file, fsync, rename: a failed or killed run leaves the old CSV, never half a new one
-        with atomic_write(out, encoding=CSV_ENCODING, newline="") as fh:
-            writer = write_header(fh, loaded.registry, stage=rescore)
-            merged = heapq.merge(*(_read_run(r) for r in runs), key=lambda kv: kv[0])
-            for _, row in merged:
-                if queue and n >= queue:
-                    break
-                writer.writerow(row)
-                n += 1
+        from itertools import islice
+
+        merged = heapq.merge(*(_read_run(r) for r in runs), key=lambda kv: kv[0])
+        rows = islice((row for _, row in merged), queue or None)
+        if fmt == "parquet":
+            n = write_parquet_rows(rows, out, loaded.registry, stage=rescore)
+        else:
+            # temporary file, fsync, rename: a failed or killed run leaves the old CSV, never half a new one
+            with atomic_write(out, encoding=CSV_ENCODING, newline="") as fh:
+                writer = write_header(fh, loaded.registry, stage=rescore)
+                for row in rows:
+                    writer.writerow(row)
+                    n += 1
     result.rows = n
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# The flag rows as a Parquet file (``modkit flag --format parquet``)
+# --------------------------------------------------------------------------------------------
+#: Output formats of :func:`flag`.
+OUT_FORMATS = ("csv", "parquet")
+
+
+def _check_out_format(fmt: str) -> None:
+    if fmt not in OUT_FORMATS:
+        raise ModkitError(f"unknown output format {fmt!r}: expected one of {', '.join(OUT_FORMATS)}")
+    if fmt == "parquet":
+        from modkit.tables import require_pyarrow
+
+        require_pyarrow("--format parquet")
+
+
+def parquet_kinds(registry: Registry, stage: bool = False) -> dict[str, str]:
+    """The flag file's columns (:func:`csv_columns`) with their Parquet types: ``depth`` a whole
+    number, each model flag's score (``p_<flag>``) and ``priority`` decimals, the rest text."""
+    floats = {f.column for f in registry.model_flags} | {"priority"}
+    return {c: "int64" if c == "depth" else "float64" if c in floats else "string"
+            for c in csv_columns(registry, stage)}
+
+
+def write_parquet_rows(rows: Iterable[Sequence[str]], out: str | Path, registry: Registry,
+                       stage: bool = False) -> int:
+    """Write flag CSV rows (lists of cells, neutralised, as :func:`csv_rows` makes them) to the
+    Parquet file ``out`` with :func:`parquet_kinds`: cells are taken back from their
+    neutralised form (:func:`~modkit.csvsafe.unneutralise`), numbers parsed (an empty cell is
+    null). Whole or not at all (a temporary file renamed over ``out``), in row groups: memory
+    holds one. Returns the number of rows."""
+    from modkit import tables
+
+    kinds = parquet_kinds(registry, stage)
+    names = list(kinds)
+    convert: list[Callable[[str], Any]] = [
+        _to_int if kinds[c] == "int64" else _to_float if kinds[c] == "float64" else csvsafe.unneutralise
+        for c in names]
+    batch_rows = 8192
+    with tables.parquet_sink(out, tables.schema(kinds)) as sink:
+        cols: list[list[Any]] = [[] for _ in names]
+        for row in rows:
+            for col, conv, cell in zip(cols, convert, row):
+                col.append(conv(cell))
+            if len(cols[0]) >= batch_rows:
+                sink.write_rows(dict(zip(names, cols)))
+                cols = [[] for _ in names]
+        sink.write_rows(dict(zip(names, cols)))
+        return sink.rows
+
+
+def _to_int(cell: str) -> int | None:
+    cell = csvsafe.unneutralise(cell)
+    return int(cell) if cell else None
+
+
+def _to_float(cell: str) -> float | None:
+    cell = csvsafe.unneutralise(cell)
+    return float(cell) if cell else None
 
 
 __all__ = [
     "CSV_COLUMNS",
     "CSV_ENCODING",
     "FLAGS",
+    "OUT_FORMATS",
     "SCORE_COLUMNS",
     "FlagResult",
     "PageSummary",
@@ -675,9 +770,11 @@ __all__ = [
     "csv_columns",
     "flag",
     "neutralise",
+    "parquet_kinds",
     "read_csv",
     "score",
     "score_batch",
     "score_columns",
     "uncertainty",
+    "write_parquet_rows",
 ]

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from modkit.cli.app import AllowPickle, app, command, data_path, err, model_path, warn, warn_if_pickle
+from modkit.distributed import Engine, check_options
 from modkit.errors import ModkitError, not_found
 from modkit.safeio import check_writable
 from modkit.safetext import visible
@@ -18,6 +19,13 @@ from modkit.tasks import PROFILES
 
 
 Profile = Enum("Profile", {p: p for p in PROFILES}, type=str)  # the profiles of modkit.tasks
+
+
+class OutFormat(str, Enum):
+    """What `modkit flag` writes."""
+
+    csv = "csv"
+    parquet = "parquet"
 
 
 @command(app, "train")
@@ -37,6 +45,7 @@ def train_cmd(
     rescorer: Annotated[bool, typer.Option("--rescorer", help="Also train the e5 second stage (needs pip install 'modkit[rescore]'; ~10 examples/s per core).")] = False,
     rescorer_examples: Annotated[int, typer.Option("--rescorer-examples", help="Examples the e5 second stage is trained on, at most.")] = 2000,
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Keep the default regularisation instead of choosing it by grouped cross-validation.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the cross-validation folds and the final fit (feature extraction included); 0 = one per core. The model does not depend on it.")] = 0,
 ) -> None:
     """Train one classifier per task of the label schema on the labels and public data; print the evaluation."""
     from modkit import model as model_api
@@ -47,7 +56,7 @@ def train_cmd(
         check_writable(out, folder_ok=True)  # an unwritable folder fails now, not after the training
     chosen = tuple(data) if data else model_api.DEFAULT_DATA
     m = model_api.train(labels=labels, pages=pages or ["seeds"], data=chosen, seed=seed, data_dir=data_path(data_dir),
-                        name=out.name, limit=limit, evaluate=not no_eval, small=small, tune_reg=not no_tune, own_weight=own_weight, platform_weight=platform_weight, identity_copies=identity_swaps, rescorer=rescorer, rescorer_examples=rescorer_examples,
+                        name=out.name, limit=limit, evaluate=not no_eval, small=small, tune_reg=not no_tune, own_weight=own_weight, platform_weight=platform_weight, identity_copies=identity_swaps, rescorer=rescorer, rescorer_examples=rescorer_examples, jobs=jobs,
                         progress=lambda s: err.print(s, highlight=False, markup=False))
     for w in m.card.get("warnings", []):
         warn(w)
@@ -76,7 +85,8 @@ def _parse_thresholds(items: list[str] | None) -> dict[str, float] | None:
 def flag_cmd(
     sources: Annotated[list[str], typer.Argument(help="Page files, folders or unique prefixes (seeds/004).")],
     model: Annotated[Path, typer.Option("--model", help="Model folder or its model.skops (a model.joblib pickle needs --allow-pickle).")] = Path("models/default"),
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write.")] = Path("flagged.csv"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write; default flagged.csv (flagged.parquet with --format parquet).", show_default=False)] = None,
+    out_format: Annotated[OutFormat, typer.Option("--format", "-f", help="csv: the moderators' CSV; parquet: the same rows and columns in a Parquet file, scores as floats (pip install 'modkit[scale]').")] = OutFormat.csv,
     all_rows: Annotated[bool, typer.Option("--all", help="One row for every comment, not only flagged ones.")] = False,
     profile: Annotated[Profile, typer.Option("--profile", help="Threshold profile: strict flags more, lenient only the sure cases.")] = Profile.balanced,
     threshold: Annotated[list[str] | None, typer.Option("--threshold", help="Override one flag's threshold: ABUSIVE=0.7 (repeat).")] = None,
@@ -87,19 +97,26 @@ def flag_cmd(
     include_removed: Annotated[bool, typer.Option("--include-removed", help="Also score comments an export marks as already removed by the platform (status spam, deleted or rejected); skipped by default.")] = False,
     allow_pickle: AllowPickle = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out even when a moderator has filled decisions in it (they are lost).")] = False,
+    engine: Annotated[Engine, typer.Option("--engine", help="local: this machine's processes (--jobs); dask: a Dask cluster writing Parquet parts to --out DIR (pip install 'modkit[scale]').")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: a running Dask scheduler (tcp://host:8786); default: a LocalCluster of --jobs processes (0: one per core).")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="With --engine dask: also write the moderators' CSV (the one --engine local writes), merged from the parts.")] = None,
 ) -> None:
     """Flag abusive, uncivil, off-topic and repeated comments into a CSV a moderator can work through."""
     from modkit import flag as flag_api
     from modkit.sources import resolve_sources
 
     thresholds = _parse_thresholds(threshold)
+    out = out or Path(f"flagged.{out_format.value}")
+    check_options(engine, out, scheduler, csv_out)
     warn_if_pickle(model_path(model), allow_pickle)
     n_pages = len(resolve_sources(sources))
     with Progress(TextColumn("flagging"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
                   TimeRemainingColumn(), console=err, transient=True, disable=n_pages < 20) as bar:
         task = bar.add_task("flag", total=n_pages)
-        result = flag_api.flag(sources, model_path(model), out, all=all_rows, profile=profile.value, thresholds=thresholds,
+        run = flag_api.flag if engine is Engine.local else _dask_flag(csv_out, scheduler)
+        result = run(sources, model_path(model), out, all=all_rows, profile=profile.value, thresholds=thresholds,
                                queue=queue, jobs=jobs, rescore=rescore, band=band, allow_pickle=allow_pickle, include_removed=include_removed, force=force,
+                               **({"fmt": out_format.value} if engine is Engine.local else {}),
                                progress=lambda done, total: bar.update(task, completed=done))
     for p in result.problems:
         err.print(f"error: {visible(str(p))}", highlight=False, markup=False)
@@ -118,8 +135,21 @@ def flag_cmd(
         what = "least certain" if queue else ("comments" if all_rows else "flagged comments")
         err.print(f"wrote {result.rows} {what} of {result.comments} to {out} (profile {profile.value})",
                   highlight=False)
+        if engine is Engine.dask:
+            err.print(f"  as {len(result.parts)} Parquet parts on {result.workers} Dask workers"
+                      + (f"; {result.csv_rows} rows to {csv_out}" if csv_out else ""), highlight=False)
     if result.problems:
         raise typer.Exit(1)
+
+
+def _dask_flag(csv: Path | None, scheduler: str | None):
+    """:func:`modkit.flag.flag`'s call over :func:`modkit.distributed.flag_dask` (--jobs: LocalCluster workers)."""
+    from modkit.distributed import flag_dask
+
+    def run(sources, model, out, jobs: int = 0, **options):
+        return flag_dask(sources, model, out, csv=csv, scheduler=scheduler, n_workers=jobs, **options)
+
+    return run
 
 
 def _top(result) -> None:

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from modkit.errors import ModkitError
-from modkit.sources import PAGE_SUFFIXES, resolve_source
+from modkit.sources import PAGE_SUFFIXES, PARQUET_SUFFIXES, check_readers, resolve_source
+from modkit.tables import MissingDependencyError
 from modkit.threads import export, seedpage
 from modkit.threads.model import Comment, Problem, Thread, comment_id
 from modkit.threads.registry import iter_file, read_file, read_thread, register
@@ -26,8 +27,13 @@ register("jsonl", (".jsonl", ".ndjson", ".json"), export.read_jsonl,
 # themselves; ``threads.formats`` is that package, ``threads.registry.formats()`` lists every format.
 from modkit.threads import formats  # noqa: E402
 
+# Last: the one format that needs an optional package (pyarrow, ``pip install 'modkit[scale]'``).
+register("parquet", (".parquet",), export.read_parquet,
+         "comment export as a Parquet table with id/parent_id columns (needs pyarrow)")
+
 __all__ = [
     "COMMENT_FIELDS",
+    "COMMENT_KINDS",
     "Comment",
     "PageComment",
     "Problem",
@@ -35,6 +41,7 @@ __all__ = [
     "comment_id",
     "formats",
     "iter_threads",
+    "page_files",
     "parse_page",
     "read",
     "read_file",
@@ -52,6 +59,14 @@ COMMENT_FIELDS = (
     "id", "doc", "parent_id", "depth", "position", "author", "timestamp", "text",
     "title", "source", "sha256", "declared", "found", "article", "status", "status_reason",
 )
+#: The type of each of :data:`COMMENT_FIELDS` in a Parquet file (``modkit threads -f parquet``)
+#: and in :func:`to_frame`: whole numbers for the counts and levels (``declared`` is null for an
+#: export, which declares none), text for the rest. ``timestamp`` stays the ISO 8601 text of the
+#: jsonl/csv rows ("" when missing): the page's wall-clock time, with no zone to convert.
+COMMENT_KINDS: dict[str, str] = {
+    **dict.fromkeys(COMMENT_FIELDS, "string"),
+    "depth": "int64", "position": "int64", "declared": "int64", "found": "int64",
+}
 
 
 def iter_threads(
@@ -67,9 +82,17 @@ def iter_threads(
     that cannot be read raises its :class:`ModkitError`, unless ``errors`` is a list: then the
     error is appended to it and the other files still go through. A large export is streamed
     thread by thread (:func:`~modkit.threads.registry.iter_file`). ``options`` go to the readers
-    that take them (``{"keep_types": ["pingback"]}`` for WordPress).
+    that take them (``{"keep_types": ["pingback"]}`` for WordPress). A ``.parquet`` file without
+    pyarrow installed raises :class:`~modkit.tables.MissingDependencyError` when the SOURCEs are
+    checked, whatever ``errors`` is.
     """
     return _read_files(_page_paths(sources), errors, options)  # SOURCEs are checked now, files read lazily
+
+
+def page_files(sources: str | Path | Iterable[str | Path]) -> Iterator[Path]:
+    """The files :func:`iter_threads` reads for ``sources``, in its order (each named once).
+    The SOURCEs are checked when this is called; the paths are made as they are asked for."""
+    return _page_paths(sources)
 
 
 def _read_files(paths: Iterator[Path], errors: list[ModkitError] | None,
@@ -80,7 +103,7 @@ def _read_files(paths: Iterator[Path], errors: list[ModkitError] | None,
             for t in found:  # an export truncated after its first threads raises here
                 yield t
         except ModkitError as exc:
-            if errors is None:
+            if errors is None or isinstance(exc, MissingDependencyError):
                 raise
             errors.append(exc)
             continue
@@ -102,6 +125,7 @@ def _page_paths(sources: str | Path | Iterable[str | Path]) -> Iterator[Path]:
             )
             if not names:
                 resolve_source(source)  # raises the SourceError that says the folder holds no pages
+            check_readers(folder / n for n in names if n.lower().endswith(PARQUET_SUFFIXES))
             plan.append((folder, names))
         else:
             plan.append(resolve_source(source))

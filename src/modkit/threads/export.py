@@ -1,4 +1,4 @@
-"""Readers for comment exports that already carry reply links: CSV and JSONL.
+"""Readers for comment exports that already carry reply links: CSV, JSONL and Parquet.
 
 What a CMS export gives: one row per comment with ``id`` and ``parent_id`` (empty or null for a
 top-level comment), and optionally ``doc``, ``author``, ``timestamp``, ``text``, ``title``,
@@ -20,6 +20,9 @@ JSON object. Problems of the reply graph are returned as data on the thread (see
 - ``orphan``: a reply whose parent is not in the doc is read as top-level;
 - ``cycle``: parent links that loop are broken at the comment that comes first in the file,
   which is read as top-level.
+
+Parquet (:func:`read_parquet`, needs pyarrow) holds the same columns with their own types and
+is read a record batch at a time; its "line" in messages is the row number (1 for the first row).
 """
 
 from __future__ import annotations
@@ -27,14 +30,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modkit import csvsafe
 from modkit.errors import ParseError
 from modkit.threads.model import Comment, Problem, Thread, resolve_replies
 from modkit.threads.seedpage import decode_file, parse_timestamp
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 #: Columns an export must have.
 REQUIRED_COLUMNS = ("id", "parent_id")
@@ -99,6 +106,8 @@ def _cell(value: object) -> str:
 def _position(value: object) -> int | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
+    if isinstance(value, float):  # a whole number a table stored as a float (pandas, with gaps)
+        return int(value) if value.is_integer() else None
     try:
         return int(str(value).strip())
     except ValueError:
@@ -137,7 +146,7 @@ class _Collector:
                              timestamp, text, _position(rec.get("position")),
                              _cell(rec.get("status")).lower(), _cell(rec.get("status_reason"))))
 
-    def threads(self, sha: str, fmt: str, decode_problems: list[Problem]) -> Iterator[Thread]:
+    def threads(self, sha: str, fmt: str, decode_problems: Iterable[Problem] = ()) -> Iterator[Thread]:
         if not self.docs:  # a header-only export: one empty thread, not an error
             self.docs[self.default_doc] = _Doc(self.default_doc)
         for i, doc in enumerate(self.docs.values()):
@@ -145,7 +154,7 @@ class _Collector:
             yield Thread(
                 doc=doc.doc, source=str(self.path), sha256=sha, title=doc.title, article=doc.article,
                 declared=None, comments=tuple(comments),
-                problems=tuple((decode_problems if i == 0 else []) + doc.problems + problems),
+                problems=(*(decode_problems if i == 0 else ()), *doc.problems, *problems),
                 format=fmt,
             )
 
@@ -231,6 +240,90 @@ def read_jsonl(path: str | Path) -> list[Thread]:
             rec = _replace_lone_surrogates(rec, path, lineno, problems)
         collector.add(lineno, rec)
     return list(collector.threads(hashlib.sha256(data).hexdigest(), "jsonl", problems))
+
+
+#: What a Parquet export's columns may hold: text, or numbers and times that read as text.
+_PARQUET_KINDS = ("string", "int64", "float64", "bool", "timestamp", "null")
+
+
+def read_parquet(path: str | Path) -> Iterator[Thread]:
+    """Read a Parquet comment export (``modkit threads -f parquet`` writes one): the columns of a
+    CSV/JSONL export (names in any case; others ignored), of any type that reads as text
+    (strings, numbers, times; a time column is read as ISO 8601). Needs pyarrow.
+
+    Streams: rows are read one record batch (:data:`modkit.tables.READ_BATCH_ROWS` rows, out of
+    one decoded row group) at a time and each doc's thread is yielded when its last row is read,
+    so memory holds one row group, one batch and the largest doc (and the set of doc names),
+    whatever the file's size. This needs each
+    doc's rows to be contiguous, as modkit writes them; a first pass over the ``doc`` column
+    alone checks it, and a file whose docs are interleaved is read whole (memory: the whole
+    file, as for CSV). A doc is never split across threads. A corrupt file, a missing
+    ``id``/``parent_id`` column or a column of an unusable type (lists, bytes) is one
+    :class:`ParseError` naming the file and the column, raised before the first thread.
+    """
+    from modkit import tables
+
+    path = Path(path)
+    pf = tables.open_parquet(path)
+    kinds = tables.column_kinds(pf)
+    by_lower: dict[str, str] = {}
+    for name in kinds:
+        by_lower.setdefault(name.strip().lower(), name)
+    _check_columns(path, 0, by_lower, "column")
+    wanted = {c: by_lower[c] for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in by_lower}
+    for col, name in wanted.items():
+        if kinds[name] not in _PARQUET_KINDS:
+            raise ParseError(path, None, f"column {name!r} holds {kinds[name]}, not text or numbers "
+                                         f"(an export's {col} column)")
+    with open(path, "rb") as fh:
+        sha = hashlib.file_digest(fh, "sha256").hexdigest()
+    return _parquet_threads(path, pf, wanted, sha, _docs_contiguous(path, pf, wanted.get("doc")))
+
+
+def _docs_contiguous(path: Path, pf: pq.ParquetFile, doc_column: str | None) -> bool:
+    """Whether every doc's rows of the Parquet file follow each other (one pass over the doc column)."""
+    if doc_column is None:
+        return True
+    from modkit import tables
+
+    done: set[str] = set()
+    current: str | None = None
+    for batch in tables.iter_batches(pf, path, [doc_column], tables.READ_BATCH_ROWS):
+        for value in batch[doc_column]:
+            doc = _cell(value) or path.stem  # rows without a doc are the file's own thread
+            if doc != current:
+                if doc in done:
+                    return False
+                if current is not None:
+                    done.add(current)
+                current = doc
+    return True
+
+
+def _parquet_threads(path: Path, pf: pq.ParquetFile, wanted: dict[str, str], sha: str,
+                     contiguous: bool) -> Iterator[Thread]:
+    from modkit import tables
+
+    names = list(wanted)
+    collector = _Collector(path)
+    current: str | None = None
+    row = 0
+    empty = True
+    for batch in tables.iter_batches(pf, path, wanted.values(), tables.READ_BATCH_ROWS):
+        docs = batch[wanted["doc"]] if "doc" in wanted else None
+        for k, values in enumerate(zip(*(batch[wanted[c]] for c in names))):
+            row += 1
+            if contiguous and docs is not None:
+                doc = _cell(docs[k]) or collector.default_doc
+                if doc != current:
+                    if collector.docs:
+                        yield from collector.threads(sha, "parquet")
+                        collector = _Collector(path)
+                    current = doc
+            collector.add(row, dict(zip(names, values)))
+            empty = False
+    if collector.docs or empty:  # a file without rows: one empty thread, as a header-only CSV
+        yield from collector.threads(sha, "parquet")
 
 
 def _lines(text: str) -> Iterator[str]:

@@ -1,15 +1,20 @@
-"""Writers for threads: a rich reply tree for the terminal, JSONL and CSV rows."""
+"""Writers for threads: a rich reply tree for the terminal, JSONL, CSV and Parquet rows, a
+ConvoKit corpus; and :func:`render_parts`, which renders the rows of many files in worker
+processes (``modkit threads --jobs N``), in file order.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -18,10 +23,13 @@ from rich.style import Style
 from rich.text import Text
 
 from modkit.csvsafe import neutralise
+from modkit.errors import ModkitError
 from modkit.safeio import atomic_write, write_text_atomic
 from modkit.safetext import visible
-from modkit.threads import COMMENT_FIELDS, to_records
-from modkit.threads.model import Comment, Thread
+from modkit.tables import MissingDependencyError
+from modkit.threads import COMMENT_FIELDS, COMMENT_KINDS, page_files, to_records
+from modkit.threads.model import Comment, Problem, Thread
+from modkit.threads.registry import iter_file
 
 
 def summary_line(t: Thread) -> str:
@@ -196,6 +204,7 @@ def tree(t: Thread, width: int = 100, max_indent: int = MAX_INDENT) -> ReplyTree
 
 
 def write_jsonl(threads: Iterable[Thread], fh: IO[str]) -> int:
+    """One JSON object per comment (:data:`~modkit.threads.COMMENT_FIELDS`) per line; the count."""
     n = 0
     for rec in to_records(threads):
         fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -203,17 +212,222 @@ def write_jsonl(threads: Iterable[Thread], fh: IO[str]) -> int:
     return n
 
 
-def write_csv(threads: Iterable[Thread], fh: IO[str]) -> int:
+def write_csv(threads: Iterable[Thread], fh: IO[str], header: bool = True) -> int:
     """One row per comment; a text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``)
     gets a leading apostrophe (:func:`~modkit.csvsafe.neutralise`), which modkit's CSV reader
-    takes off again, so the file reads back exactly."""
+    takes off again, so the file reads back exactly. ``header=False``: the rows only (a part
+    of a file whose header is already written)."""
     writer = csv.DictWriter(fh, fieldnames=list(COMMENT_FIELDS), lineterminator="\n")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     n = 0
     for rec in to_records(threads):
         writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in rec.items()})
         n += 1
     return n
+
+
+#: Comments turned into Arrow columns at a time by :func:`write_parquet` (a row group is made of several).
+TABLE_COMMENTS = 4096
+
+
+def comment_schema():  # -> pyarrow.Schema
+    """The Arrow schema of the Parquet rows: :data:`~modkit.threads.COMMENT_FIELDS` with the
+    types of :data:`~modkit.threads.COMMENT_KINDS` (needs pyarrow)."""
+    from modkit import tables
+
+    return tables.schema(COMMENT_KINDS)
+
+
+def comment_table(threads: Iterable[Thread]):  # -> pyarrow.Table
+    """The rows of ``threads`` (those of :func:`write_jsonl`) as an Arrow table of
+    :func:`comment_schema`; memory: the whole table, so give it a bounded number of threads."""
+    from modkit import tables
+
+    pa = tables.require_pyarrow()
+    cols: dict[str, list[Any]] = {f: [] for f in COMMENT_FIELDS}
+    appenders = [(f, cols[f].append) for f in COMMENT_FIELDS]
+    for rec in to_records(threads):
+        for f, add in appenders:
+            add(rec[f])
+    return pa.Table.from_pydict(cols, schema=comment_schema())
+
+
+def write_parquet(threads: Iterable[Thread], path: str | os.PathLike[str],
+                  row_group_rows: int | None = None) -> int:
+    """Write the rows of :func:`write_jsonl` to the Parquet file ``path`` (typed columns,
+    :func:`comment_schema`), whole or not at all (a temporary file renamed over ``path``),
+    streamed: the threads are read one at a time and the rows written in row groups of
+    :data:`modkit.tables.ROW_GROUP_ROWS`, so memory holds one row group (as Arrow columns) and
+    :data:`TABLE_COMMENTS` comments (as Python objects). Needs pyarrow.
+    Returns the number of rows."""
+    from modkit import tables
+
+    with tables.parquet_sink(path, comment_schema(), row_group_rows or tables.ROW_GROUP_ROWS) as sink:
+        batch: list[Thread] = []
+        n = 0
+        for t in threads:
+            batch.append(t)
+            n += len(t.comments)
+            if n >= TABLE_COMMENTS:  # Python strings cost up to 4 bytes a character, Arrow's 1-2
+                sink.write_table(comment_table(batch))
+                batch, n = [], 0
+        sink.write_table(comment_table(batch))
+        return sink.rows
+
+
+# --------------------------------------------------------------------------------------------
+# Rows of many files in worker processes (``modkit threads --jobs N``)
+# --------------------------------------------------------------------------------------------
+#: The row formats :func:`render_parts` renders.
+ROW_FORMATS = ("jsonl", "csv", "parquet")
+#: About how many bytes of input files a worker reads per task (whole files; several small
+#: ones, or one larger one). A file larger than this is read in the calling process instead,
+#: streamed, so no worker holds the rows of a huge export.
+CHUNK_BYTES = 4 << 20
+#: Comments per part when a large file is rendered in the calling process.
+PART_COMMENTS = 20_000
+
+
+@dataclass(frozen=True)
+class PageNote:
+    """What a worker tells about one thread it rendered: enough to report it, not its comments."""
+
+    doc: str
+    source: str
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass
+class RenderedPart:
+    """The rows of consecutive threads, rendered: ``data`` is JSONL text, CSV rows (no
+    header) or a ``pyarrow.Table``, by format; ``events`` says, in file order, each thread
+    rendered (:class:`PageNote`) and each file that could not be read (its error message)."""
+
+    fmt: str
+    data: Any
+    rows: int
+    events: list[PageNote | str] = field(default_factory=list)
+
+
+def _render(threads: Iterable[Thread], fmt: str) -> tuple[Any, int]:
+    if fmt == "parquet":
+        table = comment_table(threads)
+        return table, table.num_rows
+    buf = io.StringIO()
+    n = write_jsonl(threads, buf) if fmt == "jsonl" else write_csv(threads, buf, header=False)
+    return buf.getvalue(), n
+
+
+def _noted(paths: Iterable[str | Path], events: list[PageNote | str],
+           options: dict[str, object] | None) -> Iterator[Thread]:
+    for p in paths:
+        try:
+            for t in iter_file(Path(p), options):
+                events.append(PageNote(t.doc, t.source, t.problems))
+                yield t
+        except MissingDependencyError:
+            raise
+        except ModkitError as exc:  # a message, not the error: ParseError does not pickle
+            events.append(exc.message)
+
+
+def render_files(paths: Sequence[str], fmt: str, options: dict[str, object] | None = None) -> RenderedPart:
+    """Read ``paths`` (whole files) and render their rows in ``fmt`` (:data:`ROW_FORMATS`):
+    the unit of work of a ``--jobs`` worker. Reads and writes no file but ``paths``."""
+    if fmt not in ROW_FORMATS:
+        raise ValueError(f"unknown row format {fmt!r}: expected one of {', '.join(ROW_FORMATS)}")
+    events: list[PageNote | str] = []
+    data, n = _render(_noted(paths, events, options), fmt)
+    return RenderedPart(fmt, data, n, events)
+
+
+def _stream_file(path: Path, fmt: str, options: dict[str, object] | None) -> Iterator[RenderedPart]:
+    """A large file read here, streamed: parts of about :data:`PART_COMMENTS` comments."""
+    events: list[PageNote | str] = []  # _noted appends each thread's note before yielding it
+    batch: list[Thread] = []
+    n = 0
+    for t in _noted([path], events, options):
+        batch.append(t)
+        n += len(t.comments)
+        if n >= PART_COMMENTS:
+            data, rows = _render(batch, fmt)
+            yield RenderedPart(fmt, data, rows, events[:])
+            events.clear()
+            batch, n = [], 0
+    data, rows = _render(batch, fmt)
+    yield RenderedPart(fmt, data, rows, events[:])
+
+
+def render_parts(sources: str | Path | Iterable[str | Path], fmt: str, jobs: int = 0,
+                 options: dict[str, object] | None = None,
+                 chunk_bytes: int = CHUNK_BYTES) -> Iterator[RenderedPart]:
+    """The rows of every thread of ``sources`` in format ``fmt``, rendered in ``jobs`` worker
+    processes (0: one per core), as :class:`RenderedPart` objects in file order: written one
+    after the other (a CSV's header first) they give exactly what :func:`write_jsonl`,
+    :func:`write_csv` or :func:`write_parquet` give over :func:`~modkit.threads.iter_threads`.
+
+    Work is split by file, never inside one: consecutive files of about ``chunk_bytes`` in all
+    go to one worker (joblib, results in order); a file larger than that is read here,
+    streamed. Memory: a few parts per worker. The SOURCEs are checked now (a missing one
+    raises :class:`~modkit.errors.SourceError`); unreadable files are events of the parts.
+    With one chunk of files or ``jobs=1`` everything is read here, in this process.
+    """
+    if fmt not in ROW_FORMATS:
+        raise ValueError(f"unknown row format {fmt!r}: expected one of {', '.join(ROW_FORMATS)}")
+    paths = page_files(sources)  # checks the SOURCEs now
+    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    return _parts(_units(paths, chunk_bytes), fmt, jobs, options)
+
+
+def _units(paths: Iterable[Path], chunk_bytes: int) -> list[tuple[bool, list[str]]]:
+    """``(small, files)`` in file order: a chunk of small files for a worker, or one large file."""
+    out: list[tuple[bool, list[str]]] = []
+    cur: list[str] = []
+    size = 0
+    for p in paths:
+        try:
+            n = os.stat(p).st_size
+        except OSError:
+            n = 0  # the reader says what is wrong with it
+        if n > chunk_bytes:
+            if cur:
+                out.append((True, cur))
+                cur, size = [], 0
+            out.append((False, [str(p)]))
+            continue
+        cur.append(str(p))
+        size += n
+        if size >= chunk_bytes:
+            out.append((True, cur))
+            cur, size = [], 0
+    if cur:
+        out.append((True, cur))
+    return out
+
+
+def _parts(units: list[tuple[bool, list[str]]], fmt: str, jobs: int,
+           options: dict[str, object] | None) -> Iterator[RenderedPart]:
+    pooled = sum(small for small, _ in units)
+    if jobs <= 1 or pooled <= 1:
+        for small, files in units:
+            if small:
+                yield render_files(files, fmt, options)
+            else:
+                yield from _stream_file(Path(files[0]), fmt, options)
+        return
+    from itertools import groupby
+
+    from joblib import Parallel, delayed
+
+    with Parallel(n_jobs=min(jobs, pooled), return_as="generator") as parallel:
+        for small, group in groupby(units, key=lambda u: u[0]):
+            chunks = [files for _, files in group]
+            if small:
+                yield from parallel(delayed(render_files)(files, fmt, options) for files in chunks)
+            else:
+                for files in chunks:
+                    yield from _stream_file(Path(files[0]), fmt, options)
 
 
 #: Files of a ConvoKit corpus folder, as ``convokit.Corpus.dump`` writes them.
@@ -317,4 +531,6 @@ def write_convokit(threads: Iterable[Thread], out_dir: str | os.PathLike[str], n
     return n
 
 
-__all__ = ["CONVOKIT_FILES", "summary_line", "tree", "write_convokit", "write_csv", "write_jsonl"]
+__all__ = ["CHUNK_BYTES", "CONVOKIT_FILES", "ROW_FORMATS", "PageNote", "RenderedPart", "comment_schema", "comment_table",
+           "render_files", "render_parts", "summary_line", "tree", "write_convokit", "write_csv", "write_jsonl",
+           "write_parquet"]
