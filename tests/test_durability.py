@@ -194,7 +194,10 @@ def test_a_full_disk_is_one_line_and_leaves_every_old_file_intact(full_disk, tmp
     for args in cases:
         r = run(*args, cwd=tmp_path)
         assert r.returncode == 1, (args, r.stderr)
-        line = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("warning:")]
+        # warnings and the notes of pages without a comment section (threads reads pages ahead
+        # in workers, so their notes may come before the failed write) are not errors
+        line = [ln for ln in r.stderr.splitlines()
+                if ln.strip() and not ln.startswith("warning:") and not ln.endswith(": no comment section")]
         assert len(line) == 1 and "No space left on device" in line[0] and "Traceback" not in r.stderr, (args, r.stderr)
         now = files()
         assert now == before, (args, set(now) ^ set(before))  # no new, changed, temporary or empty file

@@ -15,6 +15,7 @@ from rich.table import Table
 from modkit import labels as L
 from modkit.cli.app import AllowPickle, app, command, data_stdout, err, out, warn
 from modkit.errors import EXIT_USAGE, EXIT_USER_ERROR, ModkitError, NotFoundError, not_found
+from modkit.labels.agreement import Coverage
 from modkit.safeio import atomic_write, check_writable
 from modkit.safetext import visible
 
@@ -200,11 +201,89 @@ def _fmt(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
 
 
+#: Tables longer than this are laid out by :func:`_print_table` itself (same box, same widths)
+#: when they fit the terminal: rich takes about a millisecond a row, a minute for 100k rows.
+FAST_ROWS = 200
+#: Above this many annotators, coverage is one row per page with totals, not a column each.
+COVERAGE_COLUMNS = 8
+
+
+def _print_table(title: str, columns: list[tuple[str, str]], rows: list[tuple[str, ...]]) -> None:
+    """A table as rich lays it out (``rich.table.Table``, its default box), rows as given.
+
+    Up to :data:`FAST_ROWS` rows, rich itself; longer tables the same characters written
+    directly: rich's column widths (its own collapse of the widest columns when the table is
+    wider than the terminal) and its word wrapping of each cell that does not fit, with rich's
+    styles on the title and header only. ``tests/test_labels_scale.py`` checks the result is
+    rich's, character for character."""
+    from rich._ratio import ratio_reduce
+    from rich.cells import cell_len
+    from rich.segment import Segment, Segments
+    from rich.text import Text
+
+    def with_rich() -> None:
+        t = Table(title=title)
+        for name, justify in columns:
+            t.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for row in rows:
+            t.add_row(*row)
+        out.print(t)
+
+    if len(rows) <= FAST_ROWS or any("\n" in cell for row in rows for cell in row):
+        with_rich()
+        return
+    widths = [cell_len(name) + 2 for name, _ in columns]  # with the cell padding, as rich measures
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], cell_len(cell) + 2)
+    room = out.width - (len(columns) + 1)  # rich's _extra_width: the box's vertical lines
+    if sum(widths) > room:
+        widths = Table._collapse_widths(widths, [True] * len(widths), room)
+        if sum(widths) > room:
+            widths = ratio_reduce(sum(widths) - room, [1] * len(widths), widths, widths)
+    inner = [w - 2 for w in widths]
+    if min(inner) < 1:
+        with_rich()
+        return
+
+    def line(cells: tuple[str, ...] | list[str], bar: str) -> str:
+        parts: list[list[str]] = []
+        for (_, justify), w, cell in zip(columns, inner, cells):
+            n = cell_len(cell)
+            if n <= w:
+                pad = " " * (w - n)
+                parts.append([pad + cell if justify == "right" else cell + pad])
+            else:  # wrapped as rich wraps a cell: at spaces, long words folded
+                parts.append([x.plain for x in Text(cell).wrap(out, w, justify=justify, overflow="fold")])  # type: ignore[arg-type]
+        height = max(len(p) for p in parts)
+        return "".join(f"{bar} " + f" {bar} ".join(p[k] if k < len(p) else " " * w for p, w in zip(parts, inner))
+                       + f" {bar}\n" for k in range(height))
+
+    total = sum(widths) + len(columns) + 1
+    opts = out.options.update(width=total, height=None)
+    for segs in out.render_lines(Text(title, style="table.title", justify="center"), opts, pad=True):
+        out.print(Segments([*segs, Segment.line()]), soft_wrap=True, end="")
+    out.print(Text("┏" + "┳".join("━" * w for w in widths) + "┓"), soft_wrap=True)
+    head = line([name for name, _ in columns], "┃")
+    for text in head.rstrip("\n").split("\n"):
+        out.print(Text(text, style="table.header"), soft_wrap=True)
+    out.print(Text("┡" + "╇".join("━" * w for w in widths) + "┩"), soft_wrap=True)
+    chunk: list[str] = []
+    for row in rows:
+        chunk.append(line(row, "│"))
+        if len(chunk) >= 5000:
+            out.out("".join(chunk), end="", highlight=False)
+            chunk = []
+    chunk.append("└" + "┴".join("─" * w for w in widths) + "┘\n")
+    out.out("".join(chunk), end="", highlight=False)
+
+
 @command(labels_app, "stats")
 def stats_cmd(
     pages: Pages = None,
     labels_dir: LabelsDir = Path("labels"),
     max_disagreements: Annotated[int, typer.Option("--max-disagreements", help="List at most this many disagreements (0: all).")] = 0,
+    max_pairs: Annotated[int, typer.Option("--max-pairs", help="List Cohen's kappa for at most this many pairs of annotators per task, those sharing the most comments (0: all).")] = 100,
 ) -> None:
     """Counts per task and value, per annotator, coverage per page, agreement (kappa, alpha), disagreements."""
     schema, store = _schema(labels_dir), L.LabelStore(labels_dir)
@@ -220,21 +299,24 @@ def stats_cmd(
         for v in task.values:
             t.add_row(visible(task.name), visible(v.name), str(st.counts[task.name][v.name]))
     out.print(t)
-    t = Table(title=f"Per annotator (comments labeled, of {n})")
-    t.add_column("annotator")
-    for task in st.tasks:
-        t.add_column(visible(task), justify="right")
-    for who, per in st.per_annotator.items():
-        t.add_row(visible(who), *(str(per[task]) for task in st.tasks))
-    out.print(t)
-    t = Table(title="Coverage per page (comments labeled on every task)")
-    t.add_column("page")
-    t.add_column("comments", justify="right")
-    for who in st.per_annotator:
-        t.add_column(visible(who), justify="right")
-    for doc, total, per in st.coverage:
-        t.add_row(visible(doc), str(total), *(f"{per.get(w, 0)}/{total}" for w in st.per_annotator))
-    out.print(t)
+    _print_table(f"Per annotator (comments labeled, of {n})",
+                 [("annotator", "left"), *((visible(task), "right") for task in st.tasks)],
+                 [(visible(who), *(str(per[task]) for task in st.tasks)) for who, per in st.per_annotator.items()])
+    if len(st.per_annotator) <= COVERAGE_COLUMNS:
+        _print_table("Coverage per page (comments labeled on every task)",
+                     [("page", "left"), ("comments", "right"), *((visible(w), "right") for w in st.per_annotator)],
+                     [(visible(doc), str(total), *(f"{per.get(w, 0)}/{total}" for w in st.per_annotator))
+                      for doc, total, per in st.coverage])
+    else:  # a column per annotator would not fit: who labeled how much of each page
+        rows = []
+        for doc, total, per in st.coverage:
+            done = per.nonzero() if isinstance(per, Coverage) else {w: k for w, k in per.items() if k}
+            top = max(done.items(), key=lambda x: (x[1], x[0]), default=("", 0))
+            rows.append((visible(doc), str(total), str(len(done)), str(sum(done.values())),
+                         f"{visible(top[0])} {top[1]}/{total}" if top[1] else ""))
+        _print_table(f"Coverage per page (comments labeled on every task; {len(st.per_annotator)} annotators)",
+                     [("page", "left"), ("comments", "right"), ("annotators", "right"), ("labelings", "right"),
+                      ("most by one", "right")], rows)
     t = Table(title="Agreement per task (comments labeled by 2+ annotators)")
     for col in ("task", "annotators", "comments", "agree %", "Cohen's kappa", "Krippendorff's alpha"):
         t.add_column(col, justify="left" if col == "task" else "right")
@@ -252,22 +334,26 @@ def stats_cmd(
         t.add_row(visible(task), str(len(ag.annotators)), str(ag.items), pct, kap, _fmt(ag.alpha))
     out.print(t)
     if many:
-        t = Table(title="Cohen's kappa per pair of annotators")
-        for col in ("task", "pair", "comments", "kappa"):
-            t.add_column(col)
+        rows, cut = [], []
         for task, ag in st.agreement.items():
-            for (a, b), (k, m) in ag.kappa.items():
-                t.add_row(visible(task), visible(f"{a} ~ {b}"), str(m), _fmt(k))
-        out.print(t)
+            pairs = list(ag.kappa.items())
+            if max_pairs and len(pairs) > max_pairs:  # the best-supported pairs, most shared comments first
+                pairs = sorted(pairs, key=lambda p: -p[1][1])[:max_pairs]
+                cut.append(f"{visible(task)}: {len(ag.kappa)} pairs, mean kappa weighted by shared comments "
+                           f"{_fmt(ag.kappa_mean)}")
+            rows += [(visible(task), visible(f"{a} ~ {b}"), str(m), _fmt(k)) for (a, b), (k, m) in pairs]
+        title = "Cohen's kappa per pair of annotators"
+        if cut:
+            title += f" (at most {max_pairs} per task, most shared comments first; --max-pairs 0: all)"
+        _print_table(title, [(c, "left") for c in ("task", "pair", "comments", "kappa")], rows)
+        for line in cut:
+            out.print(line, highlight=False)
     ds = st.disagreements
-    t = Table(title=f"Disagreements: {len(ds)} (comment, task); adjudicated labels: {st.adjudicated}")
-    for col in ("comment", "page", "task", "values", "adjudicated"):
-        t.add_column(col)
     shown = ds if not max_disagreements else ds[:max_disagreements]
-    for d in shown:
-        t.add_row(*map(visible, (d.comment_id, d.doc[:3], d.task, ", ".join(f"{w}={v}" for w, v in d.values.items()),
-                                d.adjudicated or "")))
-    out.print(t)
+    _print_table(f"Disagreements: {len(ds)} (comment, task); adjudicated labels: {st.adjudicated}",
+                 [(c, "left") for c in ("comment", "page", "task", "values", "adjudicated")],
+                 [tuple(map(visible, (d.comment_id, d.doc[:3], d.task, ", ".join(f"{w}={v}" for w, v in d.values.items()),
+                                      d.adjudicated or ""))) for d in shown])
 
 
 @command(labels_app, "adjudicate")

@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import itertools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -100,63 +102,112 @@ class ImportResult:
 
 
 def read_table(path: str | Path) -> list[tuple[int, dict[str, object]]]:
-    """Rows of a CSV (header row) or JSONL file as ``(line number, row)`` pairs."""
-    path = Path(path)
+    """Rows of a CSV (header row) or JSONL file as ``(line number, row)`` pairs (all of them:
+    :func:`iter_table` gives them one at a time)."""
+    problems: list[str] = []
+    rows = list(iter_table(path, problems))
+    if problems:
+        raise RowErrors(path, problems, len(rows) + len(problems))
+    return rows
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each ``\\n``-ended line of a UTF-8 file (BOM dropped), read a
+    megabyte at a time; a byte that is not UTF-8 or a NUL byte is a :class:`ParseError` at its
+    line, raised when the reading gets there (what ``read_text`` then a search for NUL gave)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        fh = open(path, "rb")  # noqa: SIM115  (closed below, also when the caller stops early)
     except FileNotFoundError:
         raise not_found(path) from None
     except IsADirectoryError:
         raise NotFoundError(f"{path}: is a folder, expected a .csv or .jsonl file") from None
     except OSError as exc:
         raise ModkitError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        line = exc.object.count(b"\n", 0, exc.start) + 1
-        raise ParseError(path, line, f"not UTF-8 text (byte {exc.start})") from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        raise ParseError(path, text.count("\n", 0, nul) + 1, "binary file (NUL byte), expected UTF-8 text")
-    if not text.strip():
+    with fh:
+        n, offset, tail, first = 0, 0, b"", True
+        while True:
+            try:
+                chunk = fh.read(1 << 20)
+            except IsADirectoryError:
+                raise NotFoundError(f"{path}: is a folder, expected a .csv or .jsonl file") from None
+            except OSError as exc:
+                raise ModkitError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            if first:
+                first = False
+                chunk = chunk.removeprefix(codecs.BOM_UTF8)  # as utf-8-sig: byte offsets count after it
+            parts = (tail + chunk).split(b"\n") if chunk else [tail]
+            tail = parts.pop() if chunk else b""
+            if not chunk and not parts[0]:
+                return
+            for k, raw in enumerate(parts):
+                n += 1
+                last = not chunk and k == len(parts) - 1
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise ParseError(path, n, f"not UTF-8 text (byte {offset + exc.start})") from None
+                if "\x00" in text:
+                    raise ParseError(path, n, "binary file (NUL byte), expected UTF-8 text")
+                offset += len(raw) + (0 if last else 1)
+                yield n, text if last else text + "\n"
+            if not chunk:
+                return
+
+
+def iter_table(path: str | Path, problems: list[str] | None = None) -> Iterator[tuple[int, dict[str, object]]]:
+    """Rows of a CSV (header row) or JSONL file as ``(line number, row)`` pairs, streamed: the
+    file is read a megabyte at a time, so a million-row import does not hold its text.
+
+    A JSONL line that is not a JSON object is not a row: its message goes to ``problems`` (a
+    :class:`ParseError` when ``problems`` is None). Errors about the whole file (not found, not
+    UTF-8, NUL byte, empty, a broken CSV quote) are raised when the reading reaches them."""
+    path = Path(path)
+    lines = _numbered_lines(path)
+    seen: list[tuple[int, str]] = []  # the blank lines before the first text: is the file empty?
+    for n, text in lines:
+        seen.append((n, text))
+        if text.strip():
+            break
+    else:
         raise ModkitError(f"{path}: empty file (expected a header row with comment_id and task columns, "
                           "or JSON objects with comment_id)")
+    numbered = itertools.chain(seen, lines)
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        rows: list[tuple[int, dict[str, object]]] = []
-        problems = []
-        # split("\n"), not splitlines(): JSON strings may hold U+2028 and other line separators
-        for n, line in enumerate(text.split("\n"), start=1):
+        for n, line in numbered:
+            # lines end at "\n" only, not splitlines(): JSON strings may hold U+2028 and other separators
             if not line.strip():
                 continue
             try:
                 obj = parse_json_line(line, path, n)
+                if not isinstance(obj, dict):
+                    raise ParseError(path, n, "expected a JSON object per line")
             except ParseError as exc:
+                if problems is None:
+                    raise
                 problems.append(exc.message)
                 continue
-            if not isinstance(obj, dict):
-                problems.append(f"{path}:{n}: expected a JSON object per line")
-                continue
-            rows.append((n, obj))
-        if problems:
-            raise RowErrors(path, problems, len(rows) + len(problems))
-        return rows
+            yield n, obj
+        return
     if path.suffix.lower() not in (".csv", ".tsv"):
         raise ModkitError(f"{path}: unknown file type {path.suffix!r}: expected .csv or .jsonl")
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    records = csvsafe.rows(csvsafe.lines(text), path, delimiter=delimiter)
+    pieces = (piece for _, text in numbered for piece in csvsafe.lines(text))  # \r endings too, as before
+    records = csvsafe.rows(pieces, path, delimiter=delimiter)
     header = next((cells for _, cells in records if cells), None)  # as csv.DictReader: blank lines skipped
     if not header:
         raise ModkitError(f"{path}: empty file (expected a header row with comment_id and task columns)")
-    rows = []
+    unneutralise = csvsafe.unneutralise
+    width = len(header)
     for n, cells in records:
         if not cells:
             continue
-        cells = [csvsafe.unneutralise(cell) for cell in cells]  # '=x from `labels export` is =x
+        cells = [unneutralise(cell) for cell in cells]  # '=x from `labels export` is =x
         row: dict[str, object] = dict(zip(header, cells))
-        if len(cells) > len(header):
-            row = {"__extra__": cells[len(header):], **row}
+        if len(cells) > width:
+            row = {"__extra__": cells[width:], **row}
         else:
             row.update((name, None) for name in header[len(cells):])
-        rows.append((n, row))
-    return rows
+        yield n, row
 
 
 def plan_import(
@@ -180,11 +231,19 @@ def _validated(path: str | Path, schema: Schema, corpus: Corpus, annotator: str 
     """``(rows read, the events of every row)``; :class:`RowErrors` if any row is bad."""
     if source not in SOURCES:
         raise ModkitError(f"unknown source {source!r}: expected one of {', '.join(SOURCES)}")
-    rows = read_table(path)
     problems: list[str] = []
+    json_problems: list[str] = []  # lines that are no rows: reported alone, as read_table does
     events: list[LabelEvent] = []
     allowed = set(META_COLUMNS) | set(schema.task_names) | {"task", "value"}
-    for n, row in rows:
+    memo: dict[str, str] = {}  # one string per distinct task, value, annotator, note
+    intern = memo.setdefault
+    checked: set[tuple[str, str]] = set()  # (task, value) pairs the schema allowed
+    good_names: set[str] = set()
+    shas: dict[str, str] = {}  # comment id -> text_sha, hashed once per comment
+    stamp = now_iso()
+    n_rows = 0
+    for n, row in iter_table(path, json_problems):
+        n_rows += 1
         where = f"{path}:{n}"
         if "__extra__" in row:
             problems.append(f"{where}: more cells than header columns")
@@ -206,11 +265,13 @@ def _validated(path: str | Path, schema: Schema, corpus: Corpus, annotator: str 
         if not who:
             problems.append(f"{where}: no annotator (add an annotator column or pass --annotator)")
             continue
-        try:
-            check_annotator(who)
-        except ModkitError as exc:
-            problems.append(f"{where}: {exc.message}")
-            continue
+        if who not in good_names:
+            try:
+                check_annotator(who)
+            except ModkitError as exc:
+                problems.append(f"{where}: {exc.message}")
+                continue
+            good_names.add(who)
         note = _cell(row.get("note"))
         if len(note) > MAX_NOTE:
             problems.append(f"{where}: note of {len(note):,} characters: at most {MAX_NOTE:,} (a note is a remark, "
@@ -223,26 +284,34 @@ def _validated(path: str | Path, schema: Schema, corpus: Corpus, annotator: str 
         if not pairs:
             problems.append(f"{where}: no label: fill at least one of {', '.join(schema.task_names)}")
             continue
-        bad = False
+        who, note = intern(who, who), intern(note, note)
         for task, value in pairs:
-            try:
-                schema.check(task, value)
-            except ModkitError as exc:
-                problems.append(f"{where}: {exc.message}")
-                bad = True
-                break
-            events.append(LabelEvent(item.id, item.comment.doc, task, value, who, source=source, note=note,
-                                     text_sha=item.sha))
-        if bad:
-            continue
+            if (task, value) not in checked:
+                try:
+                    schema.check(task, value)
+                except ModkitError as exc:
+                    problems.append(f"{where}: {exc.message}")
+                    break
+                checked.add((task, value))
+            if problems:  # a bad row seen: nothing is written, keep only the messages
+                continue
+            sha = shas.get(item.id)
+            if sha is None:
+                sha = shas[item.id] = item.sha
+            events.append(LabelEvent(item.id, item.comment.doc, intern(task, task), intern(value, value), who,
+                                     stamp, source, note, sha))
+    if json_problems:
+        raise RowErrors(path, json_problems, n_rows + len(json_problems))
     if problems:
-        raise RowErrors(path, problems, len(rows))
-    return len(rows), events
+        raise RowErrors(path, problems, n_rows)
+    return n_rows, events
 
 
-def _new_labels(n_rows: int, events: list[LabelEvent], store: LabelStore) -> ImportResult:
+def _new_labels(n_rows: int, events: list[LabelEvent], store: LabelStore, stamp: str | None = None,
+                batch: str = "") -> ImportResult:
     """The events that change something: not identical to the current label (or to an earlier
-    event of the same import)."""
+    event of the same import). With ``stamp``, those are written with that time and ``batch``
+    (made here, one at a time: no second list of a million events)."""
     current = store.current()
     result = ImportResult(rows=n_rows)
     planned: dict[tuple[str, str, str], LabelEvent] = {}
@@ -252,6 +321,8 @@ def _new_labels(n_rows: int, events: list[LabelEvent], store: LabelStore) -> Imp
         if have is not None and have.value == ev.value and have.note == ev.note and have.text_sha == ev.text_sha:
             result.unchanged += 1
             continue
+        if stamp is not None:
+            ev = _restamp(ev, stamp, batch)
         planned[key] = ev
         result.written.append(ev)
     return result
@@ -267,15 +338,18 @@ def import_labels(
     All or nothing also against a kill or a full disk: the labels, one file per annotator, are
     written in one journal transaction (:mod:`modkit.labels.journal`), each event stamped with
     its batch id. What is new is decided under the journal lock, after a batch a killed import
-    left is completed, so running the same import again after a crash adds nothing."""
+    left is completed, so running the same import again after a crash adds nothing.
+
+    The file is read as a stream (:func:`iter_table`) and each row kept as one small event;
+    what grows with the rows is those events and the journal's lines (its intent record holds
+    every line of the batch: that is what makes it all or nothing)."""
     from modkit.labels.journal import transaction
 
     n_rows, events = _validated(path, schema, corpus, annotator, source)  # the slow part, unlocked
     store.ensure_root()
     with transaction(store.root, "import") as tx:
-        result = _new_labels(n_rows, events, store)
-        stamp = now_iso()
-        result.written = [_restamp(ev, stamp, tx.id) for ev in result.written]
+        result = _new_labels(n_rows, events, store, now_iso(), tx.id)
+        del events  # only the written ones are kept
         for file, lines in store.lines_by_file(result.written).items():
             tx.append(file, lines)
     return result
