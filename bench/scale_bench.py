@@ -21,6 +21,7 @@ after a run; Dask's workers are separate processes of the LocalCluster, read fro
 - ``modkit flag --engine dask``: :func:`modkit.distributed.flag_dask` on a LocalCluster of 2
   worker processes (started inside the timing: a user's run includes it), Parquet parts plus
   the same merged CSV;
+- ``modkit threads -f jsonl|parquet --jobs 1|2``: the real CLI on the same corpus;
 - memory: ``modkit threads -f jsonl --out``, ``modkit flag`` and ``modkit report --flags`` at
   each of ``--sizes`` pages, each as the real CLI in a subprocess (``/proc`` peak of the process
   tree).
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=110_000, help="pages of the throughput corpus (~9 comments each)")
     ap.add_argument("--sizes", default="1100,11000,110000", help="page counts for the memory table")
-    ap.add_argument("--skip", default="", help="comma-separated throughput kinds to skip (apc,flag,dask)")
+    ap.add_argument("--skip", default="", help="comma-separated throughput kinds to skip (apc,flag,dask,threads)")
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "scale_bench.json")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -198,6 +199,20 @@ def main(argv: list[str] | None = None) -> int:
         if two:
             r["ratio_to_jobs2"] = round(r["comments_per_s"] / two, 2)
     res["throughput"] = {"corpus": str(corpus.relative_to(ROOT)), "runs": runs}
+    threads_runs: dict[str, dict] = {}
+    n_comments = next(iter(runs.values()))["comments"] if runs else 0
+    if "threads" not in skip:
+        for fmt in ("jsonl", "parquet"):
+            for jobs in (1, 2):
+                name = f"modkit threads -f {fmt} --jobs {jobs}"
+                r = run_cli(["threads", str(corpus), "-f", fmt, "--jobs", str(jobs), "--out", str(args.out.with_suffix(f".{fmt}"))])
+                if n_comments:
+                    r["comments_per_s"] = round(n_comments / r["seconds"])
+                threads_runs[name] = r
+                print(f"{name:<52} {r['seconds']:>8.1f} s {r.get('comments_per_s', 0):>8,}/s peak {r['peak_tree_rss_mb']:,.0f} MB",
+                      flush=True)
+            args.out.with_suffix(f".{fmt}").unlink(missing_ok=True)
+    res["threads"] = threads_runs
     memory: dict[str, dict] = {}
     for pages in [int(x) for x in args.sizes.split(",") if x]:
         d = corpus_of(pages)
@@ -229,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     for k, r in runs.items():
         print(f"| {k} | {r['comments']:,} | {r['seconds']:.1f} | {r['comments_per_s']:,} | {r.get('ratio_to_apc', '')}x | "
               f"{r.get('ratio_to_jobs1', '')}x | {r.get('ratio_to_jobs2', '')}x | {r['peak_rss_mb']:,.0f} | {r['peak_worker_rss_mb']:,.0f} |")
+    if threads_runs:
+        print()
+        print("| what | seconds | comments/s | peak RSS MB (process tree) |")
+        print("|---|---|---|---|")
+        for k, r in threads_runs.items():
+            print(f"| {k} | {r['seconds']:.1f} | {r.get('comments_per_s', 0):,} | {r['peak_tree_rss_mb']:,.0f} |")
     if memory:
         print()
         whats = list(next(iter(memory.values())))
