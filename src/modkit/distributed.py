@@ -30,6 +30,7 @@ import contextlib
 import heapq
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +54,8 @@ _PART_RE = re.compile(r"part-(\d{5,})\.parquet")
 #: Column of a flag part holding the key the CSV merge orders by (priority, or uncertainty with
 #: ``queue``, rounded to 6 decimals as the local merge rounds it), highest first.
 SORT_KEY = "sort_key"
+#: Where the workers leave their sorted CSV runs for the client's merge (removed after it).
+RUNS_DIR = ".runs"
 
 
 class Engine(str, Enum):
@@ -282,6 +285,7 @@ class _FlagJob:
     band: float
     include_removed: bool
     out: str
+    runs: str = ""  #: a folder for the partition's sorted CSV run (kept for the client's merge), or ""
 
 
 def _flag_columns(m: TrainedModel, rescore: bool) -> tuple[list[str], set[str]]:
@@ -315,13 +319,17 @@ def _flag_partition(item: tuple[int, list[str]], job: _FlagJob) -> dict[str, Any
         m = worker_model(job.model, job.sha256, job.allow_pickle)
         cols, floats = _flag_columns(m, job.rescore)
         data: dict[str, list[Any]] = {SORT_KEY: [], **{c: [] for c in cols}}
-        with tempfile.TemporaryDirectory(prefix="modkit-dask-") as run_dir:
+        with contextlib.ExitStack() as stack:
+            run_dir = job.runs or stack.enter_context(tempfile.TemporaryDirectory(prefix="modkit-dask-"))
             r = flag_mod._chunk_job(paths, m, job.profile, job.thresholds, job.keep, job.queue, run_dir, k,
                                     job.rescore, job.band, job.include_removed)
-            for neg_key, cells in flag_mod._read_run(r.pop("run")):
+            run = r.pop("run")
+            for neg_key, cells in flag_mod._read_run(run):
                 data[SORT_KEY].append(-neg_key)
                 for c, cell in zip(cols, cells, strict=True):
                     data[c].append(_typed(c, cell, floats))
+            if job.runs:  # the client merges the runs as flag() does (named by partition: a rerun overwrites)
+                r["run"] = run
         r["part"] = str(write_part(pa.table(data, schema=_flag_schema(cols, floats)), job.out, k))
     except ModkitError as exc:
         raise _plain(exc) from None
@@ -341,22 +349,6 @@ def _typed(col: str, cell: str, floats: set[str]) -> Any:
             raise RuntimeError(f"modkit.distributed: {col} cell {cell!r} does not round-trip")
         return v
     return unneutralise(cell)
-
-
-def _csv_cells(row: dict[str, Any], cols: list[str], floats: set[str]) -> list[str]:
-    """A Parquet row back as the flag CSV's cells (what :func:`modkit.flag.csv_rows` wrote)."""
-    from modkit.csvsafe import neutralise
-
-    cells = [str(row[c]) if c == "depth" else f"{row[c]:.4f}" if c in floats else row[c] for c in cols]
-    return [neutralise(c) for c in cells]
-
-
-def _part_rows(path: Path, cols: list[str], floats: set[str]) -> Iterator[tuple[float, list[str]]]:
-    import pyarrow.parquet as pq
-
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-        for row in batch.to_pylist():
-            yield -row[SORT_KEY], _csv_cells(row, cols, floats)
 
 
 def flag_dask(sources: Sequence[str | Path], model: TrainedModel | str | Path, out: str | Path,
@@ -413,7 +405,11 @@ def flag_dask(sources: Sequence[str | Path], model: TrainedModel | str | Path, o
         job = _FlagJob(model=str(Path(loaded.path).absolute()), sha256=str(loaded.card.get("sha256", "")),
                        allow_pickle=allow_pickle, profile=profile, thresholds=thresholds,
                        keep="all" if all else "flagged", queue=queue, rescore=rescore, band=band,
-                       include_removed=include_removed, out=str(out_dir.absolute()))
+                       include_removed=include_removed, out=str(out_dir.absolute()),
+                       runs=str((out_dir / RUNS_DIR).absolute()) if csv is not None else "")
+        if job.runs:
+            shutil.rmtree(job.runs, ignore_errors=True)  # runs of an earlier, killed client
+            Path(job.runs).mkdir()
         done = [0]
 
         def tick(files: int) -> None:
@@ -431,16 +427,20 @@ def flag_dask(sources: Sequence[str | Path], model: TrainedModel | str | Path, o
     result.comments = sum(p.comments for p in result.pages)
     result.parts = _finish_parts(out_dir, len(partitions))
     if csv is not None:
-        cols, floats = _flag_columns(loaded, rescore)
+        # The workers' sorted CSV runs, merged line by line as flag() merges its own (flat memory,
+        # the same cells); the Parquet parts stay the typed output.
         n = 0
-        with atomic_write(csv, encoding=flag_mod.CSV_ENCODING, newline="") as fh:
-            writer = flag_mod.write_header(fh, loaded.registry, stage=rescore)
-            merged = heapq.merge(*(_part_rows(p, cols, floats) for p in result.parts), key=lambda kv: kv[0])
-            for _, row in merged:
-                if queue and n >= queue:
-                    break
-                writer.writerow(row)
-                n += 1
+        try:
+            with atomic_write(csv, encoding=flag_mod.CSV_ENCODING, newline="") as fh:
+                writer = flag_mod.write_header(fh, loaded.registry, stage=rescore)
+                merged = heapq.merge(*(flag_mod._read_run(r["run"]) for r in results), key=lambda kv: kv[0])
+                for _, row in merged:
+                    if queue and n >= queue:
+                        break
+                    writer.writerow(row)
+                    n += 1
+        finally:
+            shutil.rmtree(job.runs, ignore_errors=True)
         result.csv, result.csv_rows = csv, n
     return result
 

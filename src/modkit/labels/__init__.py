@@ -11,12 +11,16 @@
 
 from modkit.labels.agreement import (
     Disagreement,
+    PairKappas,
     Stats,
     TaskAgreement,
+    alpha_from_counts,
     cohen_kappa,
     compute_stats,
     disagreements,
     krippendorff_alpha,
+    pair_kappas,
+    task_agreement,
 )
 from modkit.labels.check import CheckReport, Problem, check_store, repair
 from modkit.labels.corpus import Corpus, Item, default_annotator
@@ -26,6 +30,7 @@ from modkit.labels.ops import (
     export_columns,
     export_rows,
     import_labels,
+    iter_table,
     parse_assignments,
     plan_import,
     read_table,
@@ -62,4 +67,5 @@ __all__ = [
     "parse_assignments", "parse_schema", "plan_import", "read_events", "read_table", "schema_for", "set_labels",
     "text_sha", "text_shas", "write_rows",
     "PLATFORM_ANNOTATOR", "StatusImport", "import_status_labels", "plan_status_labels",
+    "PairKappas", "alpha_from_counts", "pair_kappas", "task_agreement", "iter_table",
 ]
