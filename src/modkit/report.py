@@ -17,15 +17,16 @@ deeper ones follow their parent at that level, each with its depth (built withou
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from typing import TextIO
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self, TextIO
 
 from modkit.errors import ModkitError
 from modkit.review import parse_flags, read_sheet
@@ -58,8 +59,12 @@ class FlagInfo:
 
 def read_flags(path: str | Path) -> dict[str, FlagInfo]:
     """The flag CSV (as written by ``modkit flag`` or re-saved by a spreadsheet), by comment id."""
+    return dict(iter_flags(path))
+
+
+def iter_flags(path: str | Path) -> Iterator[tuple[str, FlagInfo]]:
+    """The rows of the flag CSV at ``path`` as (comment id, :class:`FlagInfo`), in file order."""
     sheet = read_sheet(path)
-    out: dict[str, FlagInfo] = {}
     for number, cells in sheet.rows:
         cid = cells.get("comment_id", "").strip()
         if not cid:
@@ -77,12 +82,55 @@ def read_flags(path: str | Path) -> dict[str, FlagInfo]:
                     raise ModkitError(f"{path}: row {number}: {col} {raw!r} is not a number") from None
             elif len(raw) <= 40:
                 values[col] = raw
-        out[cid] = FlagInfo(
+        yield cid, FlagInfo(
             flags=parse_flags(cells.get("flags", "")), scores=scores, values=values,
             reasons=cells.get("reasons", "").strip(), priority=cells.get("priority", "").strip(),
             model=cells.get("model", "").strip(), decision=cells.get("decision", "").strip().lower(),
         )
-    return out
+
+
+class FlagIndex(Mapping[str, FlagInfo]):
+    """The flag CSV by comment id, kept in a temporary SQLite file instead of memory (a flag
+    CSV of every comment of a large archive would not fit): what :func:`write_report` reads,
+    so the report's memory stays flat. A comment id that appears twice keeps its last row, as
+    :func:`read_flags` does. Close it (or use it as a context manager) to remove the file."""
+
+    def __init__(self, path: str | Path) -> None:
+        import sqlite3
+
+        self._dir = tempfile.TemporaryDirectory(prefix="modkit-report-")
+        self._db = sqlite3.connect(Path(self._dir.name) / "flags.sqlite")
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE flags (id TEXT PRIMARY KEY, info TEXT NOT NULL)")
+        rows = ((cid, json.dumps([list(i.flags), i.scores, i.values, i.reasons, i.priority, i.model, i.decision]))
+                for cid, i in iter_flags(path))
+        self._db.executemany("INSERT OR REPLACE INTO flags VALUES (?, ?)", rows)
+        self._db.commit()
+        self._len = self._db.execute("SELECT count(*) FROM flags").fetchone()[0]
+
+    def __getitem__(self, cid: str) -> FlagInfo:
+        row = self._db.execute("SELECT info FROM flags WHERE id = ?", (cid,)).fetchone()
+        if row is None:
+            raise KeyError(cid)
+        f, scores, values, reasons, priority, model, decision = json.loads(row[0])
+        return FlagInfo(tuple(f), scores, values, reasons, priority, model, decision)
+
+    def __iter__(self) -> Iterator[str]:
+        return (r[0] for r in self._db.execute("SELECT id FROM flags"))
+
+    def __len__(self) -> int:
+        return self._len
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass
@@ -318,7 +366,7 @@ def stream_report(
                 authors.add(c.author)
         spool.write(_page_html(t, flags))
     s.by_flag = by_flag
-    s.unmatched_flags = sum(1 for cid in flags if cid not in matched)
+    s.unmatched_flags = len(flags) - len(matched)  # the ids of the flags are distinct
     names = sorted(authors, key=str.lower)
     # an <option> holds text only: controls are shown by their stand-ins, as in data-author
     flag_opts = "".join(f'<option value="{_a(f)}">{_a(f)} ({n})</option>' for f, n in sorted(s.by_flag.items()))
@@ -365,9 +413,10 @@ def write_report(
     page (:func:`stream_report`), atomically (:func:`modkit.safeio.atomic_write`: an unwritable
     ``out`` fails first, a failed run leaves no half-written report)."""
     out = check_writable(out)
-    info = read_flags(flags) if flags else {}
     summary = ReportSummary()
-    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool, \
-            atomic_write(out, "w", encoding="utf-8", newline="") as fh:
-        stream_report(iter_threads(sources), fh, spool, info, title, summary)
+    with contextlib.ExitStack() as stack:
+        info: Mapping[str, FlagInfo] = stack.enter_context(FlagIndex(flags)) if flags else {}
+        spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
+        with atomic_write(out, "w", encoding="utf-8", newline="") as fh:
+            stream_report(iter_threads(sources), fh, spool, info, title, summary)
     return summary
