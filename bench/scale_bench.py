@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=110_000, help="pages of the throughput corpus (~9 comments each)")
     ap.add_argument("--sizes", default="1100,11000,110000", help="page counts for the memory table")
     ap.add_argument("--skip", default="", help="comma-separated throughput kinds to skip (apc,flag,dask,threads)")
+    ap.add_argument("--memory", default="threads,flag,report", help="commands of the memory table (threads,flag,report)")
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "scale_bench.json")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -218,12 +219,14 @@ def main(argv: list[str] | None = None) -> int:
             args.out.with_suffix(f".{fmt}").unlink(missing_ok=True)
     res["threads"] = threads_runs
     memory: dict[str, dict] = {}
+    mem = set(args.memory.split(","))
     for pages in [int(x) for x in args.sizes.split(",") if x]:
         d = corpus_of(pages)
         tmp = ROOT / "bench" / "out" / f"scale-{pages}"
         tmp.mkdir(parents=True, exist_ok=True)
         m = memory[str(pages)] = {}
-        m["threads -f jsonl"] = run_cli(["threads", str(d), "-f", "jsonl", "--out", str(tmp / "threads.jsonl")])
+        if "threads" in mem or not (tmp / "threads.jsonl").exists():
+            m["threads -f jsonl"] = run_cli(["threads", str(d), "-f", "jsonl", "--out", str(tmp / "threads.jsonl")])
         one = runs.get(THROUGHPUT[1][0])
         if pages == args.pages and one is not None:  # the throughput run measured this size already
             m["flag --jobs 1"] = {"seconds": one["seconds"], "peak_tree_rss_mb": max(one["peak_rss_mb"], one["peak_worker_rss_mb"]),
@@ -231,17 +234,19 @@ def main(argv: list[str] | None = None) -> int:
             flagged = args.out
         elif pages == args.pages and "flag" in skip and args.out.exists():  # measured by an earlier run
             flagged = args.out
+        elif "flag" not in mem and (tmp / "flagged.csv").exists():
+            flagged = tmp / "flagged.csv"
         else:
             flagged = tmp / "flagged.csv"
             m["flag --jobs 1"] = run_cli(["flag", str(d), "--jobs", "1", "--force", "--out", str(flagged)])
-        m["report --flags"] = run_cli(["report", str(d), "--flags", str(flagged), "--out", str(tmp / "report.html")])
+        if "report" in mem:
+            m["report --flags"] = run_cli(["report", str(d), "--flags", str(flagged), "--out", str(tmp / "report.html")])
         n = sum(1 for _ in open(tmp / "threads.jsonl", encoding="utf-8"))
         for what, r in m.items():
             r["comments"] = n
             print(f"memory {pages:>7,} pages {n:>9,} comments  {what:<18} {r['seconds']:>8.1f} s  peak {r['peak_tree_rss_mb']:,.0f} MB",
                   flush=True)
-        for f in ("threads.jsonl", "report.html"):
-            (tmp / f).unlink(missing_ok=True)
+        (tmp / "report.html").unlink(missing_ok=True)
     res["memory"] = memory
     res["loadavg_after"] = _loadavg()
     print()

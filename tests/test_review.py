@@ -418,3 +418,32 @@ def test_a_file_that_starts_as_utf16_but_is_broken_is_one_line_not_a_traceback(m
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "broken-utf16.csv: starts as UTF-16 but is not valid UTF-16" in r.stderr
     assert not (tmp_path / "labels" / "ana.jsonl").exists()
+
+
+@pytest.mark.parametrize("encoding,prefix,delimiter", [
+    ("utf-8", "", ","), ("utf-8-sig", "", ";"), ("utf-8", "sep=;\r\n", ";"), ("cp1252", "", ","), ("utf-16", "", "\t"),
+])
+def test_streamed_sheet_rows_equal_read_sheet(tmp_path, encoding, prefix, delimiter):
+    from modkit.review import iter_sheet_rows, read_sheet
+
+    d = delimiter
+    text = (prefix + f"Comment_ID{d}decision{d}note\r\n" + f"c1{d}approve{d}\"two\r\nlines, café\"\r\n"
+            + f"{d}{d}\r\n" + f"c2{d}reject{d}'=SUM(A1)\r\n")
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(text.encode(encoding))
+    rows = list(iter_sheet_rows(path))
+    assert rows == list(read_sheet(path).rows)
+    assert [n for n, _ in rows] == [2, 4] and rows[0][1]["note"] == "two\r\nlines, café"
+
+
+def test_streamed_sheet_rows_give_read_sheets_errors(tmp_path):
+    from modkit.errors import ModkitError
+    from modkit.review import iter_sheet_rows
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text('comment_id,decision\nc1,"approve\n', encoding="utf-8")
+    with pytest.raises(ModkitError, match="unterminated quote"):
+        list(iter_sheet_rows(bad))
+    with pytest.raises(ModkitError, match="missing column"):
+        (tmp_path / "h.csv").write_text("id,decision\nc1,approve\n", encoding="utf-8")
+        list(iter_sheet_rows(tmp_path / "h.csv"))

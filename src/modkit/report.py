@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Self, TextIO
 
 from modkit.errors import ModkitError
-from modkit.review import parse_flags, read_sheet
+from modkit.review import iter_sheet_rows, parse_flags
 from modkit.safeio import atomic_write, check_writable
 from modkit.safetext import pieces, visible
 from modkit.threads import Comment, Thread, iter_threads
@@ -64,8 +64,7 @@ def read_flags(path: str | Path) -> dict[str, FlagInfo]:
 
 def iter_flags(path: str | Path) -> Iterator[tuple[str, FlagInfo]]:
     """The rows of the flag CSV at ``path`` as (comment id, :class:`FlagInfo`), in file order."""
-    sheet = read_sheet(path)
-    for number, cells in sheet.rows:
+    for number, cells in iter_sheet_rows(path):  # streamed: a flag CSV of every comment need not fit in memory
         cid = cells.get("comment_id", "").strip()
         if not cid:
             raise ModkitError(f"{path}: row {number}: empty comment_id")

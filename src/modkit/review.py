@@ -55,7 +55,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,15 +181,66 @@ def read_sheet(path: str | Path) -> Sheet:
     spreadsheet shows (the header is row 1). Raises :class:`ParseError` naming the file and row.
     """
     path = Path(path)
+    data = _read_bytes(path)
+    text, encoding = _decode(path, data)
+    header, rows, delimiter = _sheet_rows(path, text, csvsafe.lines)
+    return Sheet(path, header, tuple(rows), delimiter, encoding, hashlib.sha256(data).hexdigest())
+
+
+def iter_sheet_rows(path: str | Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """:func:`read_sheet`'s rows one at a time, for a large flag CSV (the report's): a UTF-8 file
+    is checked in one streamed pass (valid UTF-8, no NUL byte), then read line by line, so memory
+    holds one row; UTF-16 and Windows-1252 files (Excel's) are read whole by :func:`read_sheet`.
+    The same rows, numbers and errors as :func:`read_sheet`."""
+    import codecs
+
+    path = Path(path)
     try:
-        data = path.read_bytes()
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        yield from read_sheet(path).rows  # its one-line errors (missing file, a folder...)
+        return
+    with fh:
+        start = fh.read(4)
+        utf8 = not start.startswith((b"\xff\xfe", b"\xfe\xff"))
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        fh.seek(0)
+        try:
+            while utf8 and (chunk := fh.read(1 << 20)):
+                if b"\x00" in chunk:
+                    utf8 = False  # read_sheet names the line
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    if not utf8:
+        yield from read_sheet(path).rows
+        return
+    with open(path, encoding="utf-8-sig", newline="") as text:
+        first = text.read(1 << 16)
+        if not first.strip():
+            yield from read_sheet(path).rows  # its "empty file" error
+            return
+        text.seek(0)
+        _, rows, _ = _sheet_rows(path, first, lambda _: text)
+        yield from rows
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
     except FileNotFoundError:
         raise not_found(path) from None
     except IsADirectoryError:
         raise NotFoundError(f"{path}: is a folder, expected a CSV file") from None
     except OSError as exc:
         raise ModkitError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    text, encoding = _decode(path, data)
+
+
+def _sheet_rows(path: Path, text: str, lines: Callable[[str], Iterable[str]]
+                ) -> tuple[tuple[str, ...], Iterator[tuple[int, dict[str, str]]], str]:
+    """The header, the rows (lazily) and the delimiter of a sheet whose text starts with
+    ``text`` (all of it, or its first 64 KB) and whose lines ``lines(text)`` gives."""
     if not text.strip():
         raise ParseError(path, None, "empty file, expected a header row with comment_id and decision")
     nul = text.find("\x00")
@@ -198,16 +249,21 @@ def read_sheet(path: str | Path) -> Sheet:
     end = text.find("\n")
     first = text if end < 0 else text[:end]
     first_line = 1
+    source = lines(text)
     if first.strip().lower().startswith("sep=") and len(first.strip()) == 5:
         # Excel's delimiter hint line ("sep=;"): Excel hides it, so the header stays row 1
-        delimiter, text, first_line = first.strip()[4], text.partition("\n")[2], 2
+        delimiter, first_line = first.strip()[4], 2
+        source = iter(source)
+        next(source, None)
+        text = text.partition("\n")[2]
     else:
         delimiter = _sniff_delimiter(text)
     # Errors name the file's line (csvsafe.rows); rows below are numbered as the spreadsheet shows them.
-    records = [cells for _, cells in csvsafe.rows(csvsafe.lines(text), path, delimiter=delimiter, first_line=first_line)]
-    if not records:
+    records = (cells for _, cells in csvsafe.rows(source, path, delimiter=delimiter, first_line=first_line))
+    head = next(records, None)
+    if head is None:
         raise ParseError(path, None, "empty file, expected a header row with comment_id and decision")
-    header = [_norm_column(c) for c in records[0]]
+    header = [_norm_column(c) for c in head]
     seen: set[str] = set()
     for name in header:
         if name and name in seen:
@@ -219,13 +275,14 @@ def read_sheet(path: str | Path) -> Sheet:
             path, 1, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
             f"(header has: {_shown_columns(header)}; delimiter {delimiter!r})",
         )
-    rows: list[tuple[int, dict[str, str]]] = []
-    for number, record in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in record):
-            continue
-        cells = {name: unneutralise(record[i]) if i < len(record) else "" for i, name in enumerate(header) if name}
-        rows.append((number, cells))
-    return Sheet(path, tuple(header), tuple(rows), delimiter, encoding, hashlib.sha256(data).hexdigest())
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for number, record in enumerate(records, start=2):
+            if not any(cell.strip() for cell in record):
+                continue
+            yield number, {name: unneutralise(record[i]) if i < len(record) else "" for i, name in enumerate(header) if name}
+
+    return tuple(header), rows(), delimiter
 
 
 # --------------------------------------------------------------------------------------------
