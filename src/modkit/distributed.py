@@ -387,13 +387,7 @@ def flag_dask(sources: Sequence[str | Path], model: TrainedModel | str | Path, o
     loaded = model if not isinstance(model, (str, Path)) else load_model(model, allow_pickle=allow_pickle)
     if not loaded.path:
         raise UsageError("flag_dask: the model must be loaded from a folder (load_model) so workers can load it")
-    if rescore and not loaded.rescorers:
-        raise ModkitError(f"model {loaded.name} has no e5 second stage: train one with `modkit train --rescorer`")
-    if thresholds:
-        codes = [f.code for f in loaded.registry.model_flags]
-        unknown = sorted(set(thresholds) - set(codes))
-        if unknown:
-            raise ModkitError(f"unknown flag {unknown[0]!r} in thresholds: expected one of {', '.join(codes)}")
+    flag_mod.check_model_options(loaded, rescore, thresholds)
     paths = resolve_sources(sources)
     out_dir = _prepare_out(out)
     result = DaskFlagResult(out=out_dir, flags=tuple(f.code for f in loaded.registry.flags))

@@ -607,6 +607,18 @@ def _oversized(t: Any) -> str:
     return ""
 
 
+def check_model_options(loaded: TrainedModel, rescore: bool, thresholds: dict[str, float] | None) -> None:
+    """Refuse, in one line, options the model cannot serve: ``rescore`` without an e5 second
+    stage, a threshold for a flag it does not raise."""
+    if rescore and not loaded.rescorers:
+        raise ModkitError(f"model {loaded.name} has no e5 second stage: train one with `modkit train --rescorer`")
+    if thresholds:
+        codes = [f.code for f in loaded.registry.model_flags]
+        unknown = sorted(set(thresholds) - set(codes))
+        if unknown:
+            raise ModkitError(f"unknown flag {unknown[0]!r} in thresholds: expected one of {', '.join(codes)}")
+
+
 def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None = None,
          out: str | Path = "flagged.csv", all: bool = False, profile: str = "balanced",
          thresholds: dict[str, float] | None = None, queue: int | None = None, jobs: int = 0,
@@ -643,17 +655,11 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
     if not force:
         refuse_reviewed(out)
     loaded = model if isinstance(model, TrainedModel) else load_model(model, allow_pickle=allow_pickle)
-    if rescore and not loaded.rescorers:
-        raise ModkitError(f"model {loaded.name} has no e5 second stage: train one with `modkit train --rescorer`")
+    check_model_options(loaded, rescore, thresholds)
     m: TrainedModel | str = loaded
     if jobs > 1 and loaded.path and not allow_pickle:  # workers load it once each (hash-checked) instead of unpickling it per chunk
         m = str(Path(loaded.path))
         _WORKER_MODELS[m] = loaded
-    if thresholds:
-        codes = [f.code for f in loaded.registry.model_flags]
-        unknown = sorted(set(thresholds) - set(codes))
-        if unknown:
-            raise ModkitError(f"unknown flag {unknown[0]!r} in thresholds: expected one of {', '.join(codes)}")
     paths = resolve_sources(sources)
     chunks = _chunks(paths, chunk_bytes)
     result = FlagResult(out=out, rows=0, comments=0, flags=tuple(f.code for f in loaded.registry.flags))
@@ -766,6 +772,7 @@ __all__ = [
     "SCORE_COLUMNS",
     "FlagResult",
     "PageSummary",
+    "check_model_options",
     "class_margin_uncertainty",
     "csv_columns",
     "flag",
