@@ -130,8 +130,10 @@ def child(kind: str, corpus: Path, model: Path, jobs: int, out: Path) -> dict[st
     raise SystemExit(f"unknown child {kind}")
 
 
-def run_child(kind: str, corpus: Path, model: Path, jobs: int, out: Path) -> dict[str, object]:
-    cmd = [sys.executable, __file__, "--child", kind, "--dir", str(corpus), "--model", str(model),
+def run_child(kind: str, corpus: Path, model: Path, jobs: int, out: Path, script: str = __file__) -> dict[str, object]:
+    """Run ``script --child kind ...`` (this file, or another bench built on it) in a fresh
+    process; its last stdout line is the JSON result."""
+    cmd = [sys.executable, script, "--child", kind, "--dir", str(corpus), "--model", str(model),
            "--jobs", str(jobs), "--out", str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if r.returncode != 0:

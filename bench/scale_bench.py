@@ -43,8 +43,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.flag_bench import _loadavg, _peak_mb, _texts, _worker_peak_mb  # noqa: E402
-from bench.flag_bench import corpus_of as _corpus_of  # noqa: E402
+from bench import flag_bench
+from bench.flag_bench import _loadavg, _peak_mb
+from bench.flag_bench import corpus_of as _corpus_of
 
 
 def corpus_of(pages: int) -> Path:
@@ -58,46 +59,32 @@ def corpus_of(pages: int) -> Path:
 
 
 def child(kind: str, corpus: Path, model: Path, jobs: int, out: Path) -> dict[str, object]:
+    """One measurement in this process: ``apc`` and ``flag`` as :func:`bench.flag_bench.child`
+    measures them, ``dask`` here."""
+    if kind != "dask":
+        return flag_bench.child(kind, corpus, model, jobs, out)
     import warnings
 
+    from modkit import distributed
+
     warnings.simplefilter("ignore")
-    if kind == "apc":
-        from profanity_check import predict_prob
+    peak = [0.0]
+    stop = threading.Event()
 
-        texts = _texts(corpus)
-        t = time.perf_counter()
-        predict_prob(texts)
-        return {"comments": len(texts), "seconds": round(time.perf_counter() - t, 2), **_peak_mb()}
-    if kind == "flag":
-        from modkit import flag
+    def watch() -> None:  # the LocalCluster's workers are grandchildren: walk the tree
+        while not stop.is_set():
+            peak[0] = max(peak[0], _tree_peak_mb(os.getpid(), include_self=False))
+            stop.wait(0.5)
 
-        t = time.perf_counter()
-        res = flag.flag([corpus], model, out, jobs=jobs, force=True)
-        dt = time.perf_counter() - t
-        peaks = _peak_mb()
-        peaks["peak_worker_rss_mb"] = max(peaks["peak_worker_rss_mb"], _worker_peak_mb())
-        return {"comments": res.comments, "rows": res.rows, "seconds": round(dt, 2), **peaks}
-    if kind == "dask":
-        from modkit import distributed
-
-        peak = [0.0]
-        stop = threading.Event()
-
-        def watch() -> None:  # the LocalCluster's workers are grandchildren: walk the tree
-            while not stop.is_set():
-                peak[0] = max(peak[0], _tree_peak_mb(os.getpid(), include_self=False))
-                stop.wait(0.5)
-
-        w = threading.Thread(target=watch, daemon=True)
-        w.start()
-        t = time.perf_counter()
-        res = distributed.flag_dask([corpus], model, out.with_suffix(".parts"), csv=out, n_workers=jobs, force=True)
-        dt = time.perf_counter() - t
-        stop.set()
-        w.join()
-        return {"comments": res.comments, "rows": res.rows, "seconds": round(dt, 2), **_peak_mb(),
-                "peak_worker_rss_mb": round(peak[0], 1)}
-    raise SystemExit(f"unknown child {kind}")
+    w = threading.Thread(target=watch, daemon=True)
+    w.start()
+    t = time.perf_counter()
+    res = distributed.flag_dask([corpus], model, out.with_suffix(".parts"), csv=out, n_workers=jobs, force=True)
+    dt = time.perf_counter() - t
+    stop.set()
+    w.join()
+    return {"comments": res.comments, "rows": res.rows, "seconds": round(dt, 2), **_peak_mb(),
+            "peak_worker_rss_mb": round(peak[0], 1)}
 
 
 def _tree_peak_mb(root: int, include_self: bool = True) -> float:
@@ -126,12 +113,7 @@ def _tree_peak_mb(root: int, include_self: bool = True) -> float:
 
 
 def run_child(kind: str, corpus: Path, model: Path, jobs: int, out: Path) -> dict[str, object]:
-    cmd = [sys.executable, __file__, "--child", kind, "--dir", str(corpus), "--model", str(model),
-           "--jobs", str(jobs), "--out", str(out)]
-    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if r.returncode != 0:
-        raise SystemExit(f"{kind} failed:\n{r.stderr[-4000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return flag_bench.run_child(kind, corpus, model, jobs, out, script=__file__)
 
 
 def run_cli(args: list[str]) -> dict[str, object]:

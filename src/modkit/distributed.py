@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modkit.errors import ModkitError, UsageError
+from modkit.parallel import resolve_jobs
 
 if TYPE_CHECKING:
     from modkit.flag import PageSummary
@@ -139,7 +140,7 @@ def connect(scheduler: str | None = None, client: Any = None, n_workers: int = 0
         return
     import logging
 
-    n = n_workers if n_workers > 0 else (os.cpu_count() or 1)
+    n = resolve_jobs(n_workers)
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.CRITICAL) as cluster, \
             Client(cluster) as c:

@@ -184,19 +184,24 @@ def _count_tokens(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
 
 # Per-estimator caches derived from fitted state: estimator -> (key, value). Outside the
 # estimator (a weak reference: gone with it), so transform does not touch its __dict__.
-_FITTED_CACHES: weakref.WeakKeyDictionary[Any, tuple[tuple, Any]] = weakref.WeakKeyDictionary()
+_FITTED_CACHES: weakref.WeakKeyDictionary[Any, dict[str, tuple[tuple, Any]]] = weakref.WeakKeyDictionary()
 
 
-def _fitted_cache(owner: Any, fitted: tuple, params: tuple, build: Any) -> Any:
-    """``owner``'s cache for its fitted objects ``fitted`` (compared by identity: fit makes new
-    ones) and parameters ``params`` (compared by value), built by ``build()`` on a miss."""
-    entry = _FITTED_CACHES.get(owner)
+def fitted_cache(owner: Any, fitted: tuple, params: tuple, build: Any, name: str = "") -> Any:
+    """``owner``'s cache ``name`` for its fitted objects ``fitted`` (compared by identity: fit makes
+    new ones) and parameters ``params`` (compared by value), built by ``build()`` on a miss. An
+    estimator may hold several caches, one per ``name`` (its own token maps, the flag reasons'
+    vocabulary); they go with the estimator and are dropped when it is fitted again."""
+    caches = _FITTED_CACHES.get(owner)
+    if caches is None:
+        caches = _FITTED_CACHES[owner] = {}
+    entry = caches.get(name)
     if entry is not None:
         (f, p), value = entry
         if len(f) == len(fitted) and all(a is b for a, b in zip(f, fitted)) and p == params:
             return value
     value = build()
-    _FITTED_CACHES[owner] = ((fitted, params), value)
+    caches[name] = ((fitted, params), value)
     return value
 
 
@@ -367,7 +372,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
     def _maps(self) -> _TokenMaps:
         # keyed on the fitted vocabularies and the n-gram range transform cuts tokens with
         lo, hi = self.char_ngram_range
-        return _fitted_cache(self, (self.words_, self.chars_), (lo, hi),
+        return fitted_cache(self, (self.words_, self.chars_), (lo, hi),
                              lambda: _TokenMaps(self.words_, self.chars_, lo, hi))
 
     def word_block(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -583,7 +588,7 @@ class ThreadContext(TransformerMixin, BaseEstimator):
     def _vectors(self, texts: Sequence[str], counts: tuple[sp.csr_matrix, list[str]] | None = None) -> sp.csr_matrix:
         """Content-word TF-IDF vectors (l2-normalised) of ``texts``."""
         # token -> vocabulary column (-1: none), keyed on the fitted vocabulary
-        cache = _fitted_cache(self, (self.vocabulary_,), (), dict)
+        cache = fitted_cache(self, (self.vocabulary_,), (), dict)
         if len(cache) > 400_000:
             cache.clear()
         D, tokens = counts if counts is not None else count_tokens(texts)

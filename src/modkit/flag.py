@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import heapq
 import io
-import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,10 +29,11 @@ import pandas as pd
 from modkit import csvsafe
 from modkit.csvsafe import neutralise
 from modkit.errors import ModkitError
-from modkit.features import STOP_WORDS, TextStats, TextTfidf, comment_frame, lexicon_hits
+from modkit.features import STOP_WORDS, TextStats, TextTfidf, comment_frame, fitted_cache, lexicon_hits
 from modkit.identity import NEVER_A_REASON
 from modkit.labels import text_sha
 from modkit.model import TrainedModel, align_proba, flag_scores, load_model
+from modkit.parallel import resolve_jobs
 from modkit.safeio import atomic_write, check_writable, os_error
 from modkit.tasks import PROFILES, Registry, default_registry
 from modkit.threads.model import REMOVED_STATUSES
@@ -314,21 +314,15 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
         reasons[i] = "; ".join(bits)
 
 
-_VOCABULARIES: dict[int, tuple[dict[str, int], list[str], np.ndarray]] = {}
-
-
 def _vocabulary(tf: TextTfidf) -> tuple[list[str], np.ndarray]:
     """A fitted TextTfidf's words in column order and which of them may be shown as a reason
-    (:func:`_explains`), computed once per vocabulary (keyed by the vocabulary object, which
-    the cache holds, so its id is not reused)."""
-    hit = _VOCABULARIES.get(id(tf.words_))
-    if hit is None or hit[0] is not tf.words_:
+    (:func:`_explains`), computed once per fitted vocabulary (:func:`modkit.features.fitted_cache`)."""
+
+    def build() -> tuple[list[str], np.ndarray]:
         words = list(tf.words_)  # words_ maps word -> column, in column order
-        mask = np.fromiter(map(_explains, words), dtype=bool, count=len(words))
-        if len(_VOCABULARIES) > 8:
-            _VOCABULARIES.clear()
-        hit = _VOCABULARIES[id(tf.words_)] = (tf.words_, words, mask)
-    return hit[1], hit[2]
+        return words, np.fromiter(map(_explains, words), dtype=bool, count=len(words))
+
+    return fitted_cache(tf, (tf.words_,), (), build, name="reasons")
 
 
 def _explains(word: str) -> bool:
@@ -646,8 +640,7 @@ def flag(sources: Sequence[str | Path], model: TrainedModel | str | Path | None 
     """
     from modkit.sources import resolve_sources
 
-    if jobs <= 0:  # auto: every core, used only when there is more than one chunk of pages
-        jobs = os.cpu_count() or 1
+    jobs = resolve_jobs(jobs)  # 0: every core, used only when there is more than one chunk of pages
     if profile not in PROFILES:
         raise ModkitError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
     out = check_writable(out)  # before the scoring, not after it

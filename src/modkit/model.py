@@ -65,6 +65,7 @@ from modkit import __version__
 from modkit import data as corpora
 from modkit.errors import ModkitError
 from modkit.features import TextStats, TextTfidf, ThreadContext, comment_frame, lexicon_hits
+from modkit.parallel import resolve_jobs
 from modkit.safeio import fsync_dir, os_error
 from modkit.tasks import PROFILE_HELP, PROFILES, Registry, TaskSpec
 
@@ -256,11 +257,6 @@ def _folds_parallel(jobs: int, work: Callable[..., Any], args: list[tuple]) -> l
 
         return list(Parallel(n_jobs=min(jobs, len(args)))(delayed(work)(*a) for a in args))
     return [work(*a) for a in args]
-
-
-def resolve_jobs(jobs: int) -> int:
-    """``jobs`` worker processes; 0 or less means one per core."""
-    return jobs if jobs > 0 else (os.cpu_count() or 1)
 
 
 def tune(spec: TaskSpec, lexicon: tuple[str, ...], X: pd.DataFrame, y: np.ndarray, w: np.ndarray,

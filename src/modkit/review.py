@@ -255,7 +255,6 @@ def _sheet_rows(path: Path, text: str, lines: Callable[[str], Iterable[str]]
         delimiter, first_line = first.strip()[4], 2
         source = iter(source)
         next(source, None)
-        text = text.partition("\n")[2]
     else:
         delimiter = _sniff_delimiter(text)
     # Errors name the file's line (csvsafe.rows); rows below are numbered as the spreadsheet shows them.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -15,6 +14,7 @@ from modkit import threads as threads_api
 from modkit.cli.app import app, command, data_stdout, err, out, warn
 from modkit.distributed import Engine, check_options
 from modkit.errors import ModkitError, UsageError
+from modkit.parallel import resolve_jobs
 from modkit.safeio import atomic_write, check_writable
 from modkit.safetext import visible
 from modkit.tables import require_pyarrow
@@ -81,7 +81,7 @@ def threads_cmd(
         check_writable(out_path, folder_ok=fmt is ThreadFormat.convokit)  # before reading every page
     errors: list[ModkitError] = []
     options = {"keep_types": tuple(keep_type)} if keep_type else None
-    if fmt in _ROWS and (jobs or os.cpu_count() or 1) > 1:
+    if fmt in _ROWS and resolve_jobs(jobs) > 1:
         # workers read whole files and render their rows; they are written here, in file order
         parts = render.render_parts(sources, fmt.value, jobs=jobs, options=options)
         _wrote(_write_parts(_reporting_parts(parts, errors), fmt, out_path), out_path)

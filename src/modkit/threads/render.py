@@ -24,6 +24,7 @@ from rich.text import Text
 
 from modkit.csvsafe import neutralise
 from modkit.errors import ModkitError
+from modkit.parallel import resolve_jobs
 from modkit.safeio import atomic_write, write_text_atomic
 from modkit.safetext import visible
 from modkit.tables import MissingDependencyError
@@ -376,7 +377,7 @@ def render_parts(sources: str | Path | Iterable[str | Path], fmt: str, jobs: int
     if fmt not in ROW_FORMATS:
         raise ValueError(f"unknown row format {fmt!r}: expected one of {', '.join(ROW_FORMATS)}")
     paths = page_files(sources)  # checks the SOURCEs now
-    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    jobs = resolve_jobs(jobs)
     return _parts(_units(paths, chunk_bytes), fmt, jobs, options)
 
 
