@@ -1,18 +1,25 @@
-"""Quality on a held-out split of a public corpus, modkit's civility model side by side with
-alt-profanity-check (``predict_prob``), on the same comments.
+"""The judgement goals, one table: the shipped training recipe measured on news comments it
+never saw, side by side with alt-profanity-check (``predict_prob``) on the same comments, and
+the shipped model on the seeds and on identity-madlibs.
 
-    .venv/bin/pip install alt-profanity-check      # the `bench` extra
-    .venv/bin/python bench/quality.py [--seed 0] [--json bench/out/quality.json]
+    .venv/bin/pip install -e '.[bench]'             # alt-profanity-check
+    .venv/bin/python bench/quality.py [--seed 0] [--jobs 2] [--json bench/results/quality.json]
 
-Split: 20% of each corpus held out (by comment id, seeded); modkit's civility pipeline (as
-``modkit train`` builds it, same weights) is trained on the other 80% of both corpora plus the
-seed labels. Targets: ``abusive`` vs not (p_abusive), and ``uncivil or abusive`` vs civil
-(p_uncivil); alt-profanity-check gives one score for both. F1 at 0.5 for both tools, and for
-modkit also at its balanced thresholds chosen on out-of-fold predictions of its training split.
+About 5 minutes on 2 cores. What each row comes from:
 
-What each has seen: alt-profanity-check was trained by its authors on Davidson et al. 2017
-(among others), so the Davidson held-out rows are part of its training data: that comparison
-flatters it. Neither tool has seen the held-out Civil Comments rows.
+- **held-out news**: 20% of civil-comments-toxic-spans (news comments, CC0; seeded, by comment),
+  kept out of training with ``modkit.model.train(exclude=...)``: the full default recipe (public
+  corpora, seed labels, identity swaps, regularisation by grouped cross-validation, placements)
+  trained on the rest. Neither tool has seen these comments. Its *civil* comments are borderline
+  by construction (every comment of the set was once rated toxic; civil = most re-annotators
+  said not toxic), so the figures are hard ones.
+- **with swearing**: the held-out comments with a word of the profanity lexicon.
+- **seeds**: the shipped model (``models/default``) flagging ``seeds/`` at each profile. The seed
+  labels are part of its training data: this row says what a moderator sees, not a held-out
+  figure.
+- **bias**: the shipped model card's identity-madlibs figures (never trained on).
+- **off-topic on pages about other subjects**: not measured; no real threaded pages on other
+  subjects are in reach offline (the format fixtures were written here), see the README.
 """
 
 from __future__ import annotations
@@ -25,94 +32,96 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 
-def _tasks():
-    from modkit.labels import schema_for as _sf
-    from modkit.tasks import Registry
+def held_out_ids(seed: int, share: float = 0.2) -> list[str]:
+    """The held-out comment ids of civil-comments-toxic-spans (``cc-<id>``), seeded."""
+    from modkit import data
 
-    reg = Registry.from_schema(_sf(ROOT / "labels"))
-    return reg.task("civility"), reg.task("topic")
+    cc = data.load_civil_comments(ROOT / "data")
+    rng = np.random.default_rng(seed)
+    return cc["comment_id"][rng.random(len(cc)) < share].astype(str).tolist()
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> float | None:
+    return round(float(roc_auc_score(y, s)), 4) if 0 < y.sum() < len(y) else None
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "quality.json")
+    ap.add_argument("--jobs", type=int, default=0)
+    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "quality.json")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
-
     from profanity_check import predict_prob
 
-    from modkit import data, model
-    from modkit.labels import schema_for
+    from modkit import data, flag, model, threads
+    from modkit.features import lexicon_hits
 
-    CIVILITY, TOPIC = _tasks()
-
-    td = model.gather(schema_for(ROOT / "labels"), ROOT / "labels", [ROOT / "seeds"], seed=args.seed)
-    civ = td.examples["civility"].reset_index(drop=True)
-    rng = np.random.default_rng(args.seed)
-    public = civ["source"] != "seed-labels"
-    held = public.to_numpy() & (rng.random(len(civ)) < 0.2)
-    train, test = civ[~held].reset_index(drop=True), civ[held].reset_index(drop=True)
-    y = train["civility"].to_numpy().astype(str)
-    w = model.balanced_weights(train["civility"], train["source"])
-    lexicon = data.load_lexicon()
+    held = held_out_ids(args.seed)
+    cc = data.load_civil_comments(ROOT / "data")
+    test = cc[cc["comment_id"].isin(set(held))].reset_index(drop=True)
     t0 = time.perf_counter()
-    # balanced thresholds from out-of-fold predictions on the training split, as `modkit train` does
-    P, classes = model.out_of_fold(lambda: model.task_pipeline(CIVILITY, lexicon, len(train), args.seed), train, y,
-                                   train["group"].to_numpy(), w, args.seed)
-    thr_abusive, _ = model.choose_threshold(y == "abusive", P[:, classes.index("abusive")],
-                                            CIVILITY.flags[0].precision["balanced"])
-    p_unc_oof = P[:, classes.index("uncivil")] + P[:, classes.index("abusive")]
-    thr_uncivil, _ = model.choose_threshold(y != "civil", p_unc_oof, CIVILITY.flags[1].precision["balanced"])
-    pipe = model.task_pipeline(CIVILITY, lexicon, len(train), args.seed).fit(train, y, clf__sample_weight=w)
+    m = model.train(labels=ROOT / "labels", pages=[ROOT / "seeds"], data_dir=ROOT / "data", seed=args.seed,
+                    jobs=args.jobs, exclude=held, name="held-out")
     fit_s = time.perf_counter() - t0
-    p = pipe.predict_proba(test)
-    cls = [str(c) for c in pipe.classes_]
-    p_abusive = p[:, cls.index("abusive")]
-    p_uncivil = p_abusive + p[:, cls.index("uncivil")]
-    apc = predict_prob(test["text"].tolist())
-    yt = test["civility"].to_numpy().astype(str)
+    P = m.pipelines["civility"].predict_proba(test)
+    cls = [str(c) for c in m.pipelines["civility"].classes_]
+    p_ab = P[:, cls.index("abusive")]
+    p_unc = p_ab + P[:, cls.index("uncivil")]
+    apc = np.asarray(predict_prob(test["text"].astype(str).tolist()))
+    y = test["civility"].astype(str).to_numpy()
+    lex = frozenset(m.lexicon)
+    swear = np.array([bool(lexicon_hits(t, lex)) for t in test["text"].astype(str)])
+    rows = []
 
-    results: dict[str, object] = {
-        "split": "20% of each public corpus held out (seeded), modkit trained on the other 80% + seed labels",
-        "train_rows": len(train), "fit_seconds_with_cv": round(fit_s, 1),
-        "thresholds": {"ABUSIVE": round(thr_abusive, 4), "UNCIVIL": round(thr_uncivil, 4)},
-        "corpora": {},
-    }
-    for src in sorted(set(test["source"])):
-        m = (test["source"] == src).to_numpy()
-        row: dict[str, object] = {"n": int(m.sum())}
-        for target, truth, ours, thr in (("abusive_vs_not", yt[m] == "abusive", p_abusive[m], thr_abusive),
-                                         ("uncivil_or_abusive_vs_civil", yt[m] != "civil", p_uncivil[m], thr_uncivil)):
-            row[target] = {
-                "positives": int(truth.sum()),
-                "modkit_roc_auc": round(roc_auc_score(truth, ours), 4),
-                "apc_roc_auc": round(roc_auc_score(truth, apc[m]), 4),
-                "modkit_f1_at_0.5": round(f1_score(truth, ours >= 0.5), 4),
-                "modkit_f1_at_balanced_threshold": round(f1_score(truth, ours >= thr), 4),
-                "apc_f1_at_0.5": round(f1_score(truth, apc[m] >= 0.5), 4),
-            }
-        row["seen_by"] = ("alt-profanity-check was TRAINED on this corpus (flatters it); modkit saw the other 80%"
-                          if src == "davidson-2017" else "neither tool saw these rows; modkit saw the other 80%")
-        results["corpora"][src] = row
+    def row(name: str, data_from: str, n: int, ours: float | None, apc_v: float | None, goal: str) -> None:
+        rows.append({"figure": name, "data": data_from, "n": n, "modkit": ours, "alt-profanity-check": apc_v,
+                     "goal": goal})
 
+    news = f"held-out 20% of civil-comments-toxic-spans (seed {args.seed}), never trained on"
+    row("uncivil-or-abusive ROC-AUC", news, len(y), _auc(y != "civil", p_unc), _auc(y != "civil", apc), ">= APC")
+    row("abusive ROC-AUC", news, len(y), _auc(y == "abusive", p_ab), _auc(y == "abusive", apc), ">= APC")
+    row("abusive ROC-AUC, with swearing", news + ", comments with a lexicon word", int(swear.sum()),
+        _auc(y[swear] == "abusive", p_ab[swear]), _auc(y[swear] == "abusive", apc[swear]), ">= APC")
+    row("uncivil-or-abusive ROC-AUC, no lexicon word", news + ", comments without a lexicon word", int((~swear).sum()),
+        _auc(y[~swear] != "civil", p_unc[~swear]), _auc(y[~swear] != "civil", apc[~swear]), ">= APC")
+
+    shipped = model.load_model(ROOT / "models" / "default")
+    seeds = threads.read([ROOT / "seeds"])
+    n_seed = sum(len(t.comments) for t in seeds)
+    for prof in ("strict", "balanced", "lenient"):
+        df = flag.score(seeds, shipped, prof)
+        n_flag = int((df["flags"] != "").sum())
+        row(f"seed comments flagged, {prof}", "seeds/ (the shipped model; its training includes the seed labels)",
+            n_seed, n_flag, None, "<= 8" if prof == "balanced" else "")
+    bias = (shipped.card.get("metrics", {}).get("bias_identity_madlibs", {}).get("flags") or {}).get("UNCIVIL")
+    if bias:
+        for k in ("subgroup_auc", "bpsn_auc", "bnsp_auc"):
+            low = bias["lowest"][k]
+            row(f"lowest {k.replace('_auc', '').upper()} AUC ({low['term']})",
+                "identity-madlibs (shipped model card; never trained on)", bias.get("n", 0) if "n" in bias else 76564,
+                low["auc"], None, ">= 0.85")
+        row("UNCIVIL ROC-AUC, BAD vs NOT_BAD", "identity-madlibs (shipped model card)", 76564, bias["roc_auc"],
+            0.89, "")
+    row("off-topic ROC-AUC on pages about other subjects", "not measured: no real threaded pages on other "
+        "subjects offline", 0, None, None, ">= 0.85")
+
+    out = {"seed": args.seed, "train_seconds": round(fit_s, 1), "held_out": len(y),
+           "regularisation": m.card.get("regularisation", {}).get("civility"), "rows": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"held-out quality ({results['split']}; modkit fit incl. CV {fit_s:.0f} s)")
-    print(f"{'corpus':<28}{'target':<30}{'n/pos':>12}  {'ROC-AUC modkit/APC':>20}  {'F1@0.5 modkit/APC':>20}  F1 modkit@bal")
-    for src, row in results["corpora"].items():
-        for target in ("abusive_vs_not", "uncivil_or_abusive_vs_civil"):
-            r = row[target]
-            print(f"{src:<28}{target:<30}{row['n']:>6}/{r['positives']:<5}  "
-                  f"{r['modkit_roc_auc']:>9} / {r['apc_roc_auc']:<8}  {r['modkit_f1_at_0.5']:>9} / {r['apc_f1_at_0.5']:<8}"
-                  f"  {r['modkit_f1_at_balanced_threshold']}")
-        print(f"  ({row['seen_by']})")
+    args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    print(f"judgement goals (held-out recipe trained in {fit_s:.0f} s)")
+    print(f"{'figure':<50}{'n':>7}  {'modkit':>8}  {'APC':>6}  goal    data")
+    for r in rows:
+        def f(v: object) -> str:
+            return "-" if v is None else str(v)
+        print(f"{r['figure']:<50}{r['n']:>7}  {f(r['modkit']):>8}  {f(r['alt-profanity-check']):>6}  {r['goal']:<7} {r['data']}")
     print(f"wrote {args.json}")
     return 0
 

@@ -297,3 +297,27 @@ def test_score_equals_the_pipelines_own_predictions(seeds):
     top2 = np.sort(P, axis=1)[:, -2:]
     expected_u = np.where(df["flags"].str.contains("EMPTY"), 0.0, 1 - (top2[:, 1] - top2[:, 0]))
     assert np.abs(df["uncertainty"].to_numpy() - expected_u).max() < 6e-5
+
+
+def test_civility_reasons_name_only_words_people_mark_as_hostile():
+    """The shipped civility model leans on topic words ("countries", "world") learned from the
+    news corpus; a reason must never name one: only words raters marked inside toxic spans, or
+    lexicon words, and never a word that names a group."""
+    import re
+
+    from modkit import threads
+    from modkit.flag import score, span_words
+    from modkit.identity import NEVER_A_REASON
+    from modkit.model import load_model
+
+    root = Path(__file__).resolve().parent.parent
+    m = load_model(root / "models" / "default")
+    allowed = span_words() | frozenset(m.lexicon)
+    assert "idiot" in allowed and "countries" not in allowed and not allowed & {"russia", "muslim", "israel"}
+    page = threads.read([root / "seeds"])
+    df = score(page, m, "strict", thresholds={"UNCIVIL": 0.3, "ABUSIVE": 0.2}, explain="all")  # many raised
+    named = [w for r in df["reasons"] for part in r.split("; ") if re.match(r"(abusive|uncivil) terms: ", part)
+             for w in re.findall(r'"([^"]+)"', part)]
+    assert named, "no civility reason named a word on the seeds"
+    assert set(named) <= allowed, set(named) - allowed
+    assert not set(named) & NEVER_A_REASON

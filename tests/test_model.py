@@ -47,6 +47,41 @@ def test_grouped_folds_keep_the_seed_pages_whole_in_the_real_training_data():
     assert len(syn) and (syn["group"] == "page:" + syn["doc"]).all()
 
 
+def test_short_replies_are_placed_on_topic_and_never_off():
+    from modkit import threads
+
+    pages = threads.read(["seeds"])
+    public = data.load_corpora(["civil-comments-toxic-spans", "davidson-2017"])
+    df = data.topic_placements(public, pages, "topic", ("on", "off"), seed=0)
+    n_words = df["text"].map(lambda t: len(data._content_words(t)))
+    short = df[n_words < data.MIN_SUBJECT_WORDS]
+    assert len(short) > 0 and (short["topic"] == "on").all()
+    assert (short["parent_id"] != "").all()  # it answers a comment
+    on = df[df["topic"] == "on"]
+    assert len(short) <= data.SHORT_REPLY_SHARE * len(on) + 1
+    off = df[df["topic"] == "off"]
+    assert (n_words[off.index] >= data.MIN_SUBJECT_WORDS).all()
+
+
+def test_excluded_comments_are_never_trained_on(tmp_path):
+    cc = data.load_civil_comments()
+    held = set(cc["comment_id"].iloc[:50])
+    ids = tmp_path / "held.txt"
+    ids.write_text("# held out\n" + "\n".join(sorted(held)) + "\n\n", encoding="utf-8")
+    assert model.read_id_list(ids) == held
+    csv_ids = tmp_path / "held.csv"
+    csv_ids.write_text("comment_id,text\n" + "".join(f"{i},x\n" for i in sorted(held)), encoding="utf-8")
+    assert model.read_id_list(csv_ids) == held
+    td = model.gather(schema_for("labels"), "labels", ["seeds"], data=["civil-comments-toxic-spans", "placements"],
+                      exclude=held)
+    civ, top = td.examples["civility"], td.examples["topic"]
+    assert not set(civ["comment_id"]) & held
+    assert not {f"syn-{i}" for i in held} & set(top["comment_id"])  # nor placed under a page
+    assert len(civ) == len(cc) - 50 + (civ["source"] == "seed-labels").sum()
+    with pytest.raises(ModkitError, match="held-missing.txt: no such file"):
+        model.read_id_list(tmp_path / "held-missing.txt")
+
+
 def test_importers_map_onto_the_tasks_and_keep_the_source():
     cc = data.load_civil_comments()
     assert set(cc["civility"]) == {"civil", "uncivil", "abusive"}
@@ -160,6 +195,29 @@ def test_choose_threshold_reaches_the_target_precision_at_equal_priors():
     w = np.where(y == 1, 0.5 / 200, 0.5 / 800)
     pred = score >= t
     assert (w[pred & (y == 1)].sum() / w[pred].sum()) >= 0.9
+
+
+def test_choose_threshold_holds_its_precision_at_the_flags_prevalence():
+    rng = np.random.default_rng(1)
+    y = np.r_[np.ones(600), np.zeros(400)]  # a training mix where most examples are positive
+    score = np.r_[rng.uniform(0.3, 1, 600), rng.uniform(0, 0.8, 400)]
+    t_equal, _ = model.choose_threshold(y, score, 0.75)
+    t, met = model.choose_threshold(y, score, 0.75, prevalence=0.1)
+    assert met and t > t_equal  # one positive in ten: the same precision needs a higher threshold
+    pred = score >= t
+    w = np.where(y == 1, 0.1 / 600, 0.9 / 400)
+    assert w[pred & (y == 1)].sum() / w[pred].sum() >= 0.75
+
+
+def test_choose_threshold_falls_back_to_its_surest_flags_when_the_target_is_out_of_reach():
+    rng = np.random.default_rng(2)
+    y = np.r_[np.ones(500), np.zeros(500)]
+    score = rng.normal(0, 1, 1000) + 0.2 * y  # little signal: 0.95 precision at 1% is out of reach
+    t, met = model.choose_threshold(y, score, 0.95, prevalence=0.01)
+    assert not met
+    assert (score[y == 1] >= t).mean() >= 0.05  # still finds the required share of the positives
+    with pytest.raises(ValueError, match="prevalence"):
+        model.choose_threshold(y, score, 0.9, prevalence=1.5)
 
 
 def test_the_shipped_model_is_small_and_loads(tmp_path):

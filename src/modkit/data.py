@@ -330,6 +330,11 @@ def _people_decide(r: Any, people: list) -> Any:
 # --------------------------------------------------------------------------------------------
 #: Content words an "on" placement shares with its article at least.
 ON_SHARED = 1
+#: A comment with fewer content words than this carries no subject of its own ("Well said",
+#: "Thanks, you nailed it"): placed as a reply it is *on* (it answers its parent), never *off*.
+MIN_SUBJECT_WORDS = 3
+#: At most this share of the *on* placements are such short replies.
+SHORT_REPLY_SHARE = 0.25
 
 
 def _content_words(text: str) -> set[str]:
@@ -348,7 +353,10 @@ def topic_placements(public: pd.DataFrame, threads: Sequence, task: str, values:
       else;
     - ``on`` (``values[0]``): a comment sharing at least one content word with the article
       (:data:`ON_SHARED`), placed the same way, so that "written elsewhere" is not what the model
-      learns to call off-topic. (Requiring three shared words made the "on" examples all close
+      learns to call off-topic; and a short reply with fewer than :data:`MIN_SUBJECT_WORDS`
+      content words placed under a comment ("Well said", "Thanks for this"): it answers its
+      parent, whatever the page is about (at most :data:`SHORT_REPLY_SHARE` of the *on* examples).
+      A comment that short is never *off*: it has no subject to be off. (Requiring three shared words made the "on" examples all close
       paraphrases of the article, and the model then called 17 of the 38 seed comments
       off-topic, against 2 in the gold labels; one shared word: 5.)
 
@@ -372,14 +380,21 @@ def topic_placements(public: pd.DataFrame, threads: Sequence, task: str, values:
     # from each source, so the corpus a text comes from (tweets share fewer words with a news
     # article than news comments do) cannot stand in for the label.
     placed: dict[str, dict[str, list[tuple[int, int, Any, int]]]] = {}
+    short: dict[str, list[tuple[int, int, Any, int]]] = {}
     for k, i in enumerate(order):
-        if len(texts[i]) < 20:
+        if not texts[i].strip():
             continue
         pi = int(rng.integers(len(pages)))
         page = pages[pi]
         parent = None
         if page.comments and rng.random() < 0.5:
             parent = page.comments[int(rng.integers(len(page.comments)))]
+        if len(words[i]) < MIN_SUBJECT_WORDS:
+            if parent is not None:
+                short.setdefault(sources[i], []).append((k, int(i), parent, pi))
+            continue
+        if len(texts[i]) < 20:
+            continue
         shared = len(words[i] & page_words[pi])
         if shared == 0 and not (parent and words[i] & _content_words(parent.text)):
             value = off_value
@@ -394,6 +409,8 @@ def topic_placements(public: pd.DataFrame, threads: Sequence, task: str, values:
         cand = placed[src_name]
         # the largest take with off:on = n_off:n_on that this source can give, within its share
         scale = min(1.0, len(cand[off_value]) / max(1, n_off / n_src), len(cand[on_value]) / max(1, n_on / n_src))
+        n_short = min(len(short.get(src_name, [])), int(n_on / n_src * scale * SHORT_REPLY_SHARE))
+        cand[on_value] = short.get(src_name, [])[:n_short] + cand[on_value]
         for value, n in ((off_value, n_off), (on_value, n_on)):
             for k, i, parent, pi in cand[value][:int(n / n_src * scale)]:
                 page = pages[pi]

@@ -15,6 +15,7 @@ REPEAT_POST, LINKS, SHOUTING, EMPTY.
 from __future__ import annotations
 
 import csv
+import functools
 import heapq
 import io
 import tempfile
@@ -265,6 +266,8 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
                 # the whole batch's word block (its tokens and token maps are memoised), then the rows
                 word_blocks[t.name] = parts[0].word_block(texts).tocsr()[rows_a]
                 vocab_lists[t.name], explainable[t.name] = _vocabulary(parts[0])
+                if _trained_on_civility_corpora(m, t.name):
+                    explainable[t.name] = explainable[t.name] & _hostile_words(parts[0], m.lexicon)
     thread_tasks = [t for t in reg.tasks if "thread" in t.features and t.model_flags]
     thread_flags = [f for t in thread_tasks for f in t.model_flags]
     caps_a, loglen_a, links_a, lex_a = (stats[c].to_numpy() for c in ("caps_ratio", "log_length", "links", "lexicon_hits"))
@@ -292,6 +295,8 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
                 top = [words[idx[j]] for j in ok[np.argsort(-contrib[ok], kind="stable")[:3]]]
                 if top:
                     bits.append(f"{f.code.lower().replace('_', ' ')} terms: " + ", ".join(f'"{w}"' for w in top))
+                else:  # say so, rather than name whatever topic word leans the same way
+                    bits.append(f"{f.code.lower().replace('_', ' ')}: no hostile word, the wording as a whole")
             bits.append(f"{f.column} {scores[f.column][i]:.2f}")
         hits = lexicon_hits(texts[i], lex) if lex_a[i] > 0 else []  # the statistics counted them
         if hits:
@@ -323,6 +328,38 @@ def _vocabulary(tf: TextTfidf) -> tuple[list[str], np.ndarray]:
         return words, np.fromiter(map(_explains, words), dtype=bool, count=len(words))
 
     return fitted_cache(tf, (tf.words_,), (), build, name="reasons")
+
+
+#: The public corpora whose civility labels make a task's word weights lean on topic words
+#: (:func:`_hostile_words` restricts its reasons): a news corpus of once-toxic comments teaches
+#: "countries" a weight.
+CIVILITY_CORPORA = ("civil-comments-toxic-spans", "davidson-2017")
+
+
+def _trained_on_civility_corpora(m: TrainedModel, task: str) -> bool:
+    counts = (m.card.get("counts") or {}).get(task) or {}
+    return any(src in CIVILITY_CORPORA for src in counts)
+
+
+@functools.cache
+def span_words() -> frozenset[str]:
+    """The words raters of the Civil Comments toxic spans set marked as the toxic part of a news
+    comment (``resources/span_words/span_words.tsv``, built by ``scripts/build_span_words.py``)."""
+    path = Path(__file__).resolve().parent / "resources" / "span_words" / "span_words.tsv"
+    with open(path, encoding="utf-8") as fh:
+        next(fh)
+        return frozenset(line.split("\t", 1)[0] for line in fh if line.strip())
+
+
+def _hostile_words(tf: TextTfidf, lexicon: Sequence[str]) -> np.ndarray:
+    """Which of a fitted TextTfidf's words a civility reason may name: the words people mark as
+    the hostile part of a comment (:func:`span_words`) and the model's lexicon words."""
+
+    def build() -> np.ndarray:
+        allowed = span_words() | frozenset(lexicon)
+        return np.fromiter((w in allowed for w in tf.words_), dtype=bool, count=len(tf.words_))
+
+    return fitted_cache(tf, (tf.words_,), (tuple(lexicon),), build, name="hostile-reasons")
 
 
 def _explains(word: str) -> bool:

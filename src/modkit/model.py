@@ -39,7 +39,7 @@ import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,10 +210,14 @@ def features_union(spec: TaskSpec, lexicon: tuple[str, ...], n_examples: int, sm
     return FeatureUnion(parts)
 
 
+#: A source counts in :func:`tuning_score` once its held-out fold has this many examples on
+#: each side of every flag (fewer: its AUC is noise).
+MIN_SOURCE_SIDE = 20
+
+
 def _ranking_score(spec: TaskSpec, y: np.ndarray, P: np.ndarray, classes: list[str]) -> float:
-    """What :func:`tune` maximises: the mean ROC-AUC of the task's model flags (each flag's
-    score against "the true value is one the flag stands for"), or the macro one-vs-rest
-    ROC-AUC of a task without flags."""
+    """The mean ROC-AUC of the task's model flags (each flag's score against "the true value is
+    one the flag stands for"), or the macro one-vs-rest ROC-AUC of a task without flags."""
     aucs = []
     targets = [f.values for f in spec.model_flags] or [(c,) for c in classes]
     for values in targets:
@@ -221,6 +225,25 @@ def _ranking_score(spec: TaskSpec, y: np.ndarray, P: np.ndarray, classes: list[s
         if 0 < pos.sum() < len(pos):
             aucs.append(roc_auc_score(pos, value_score(P, classes, values)))
     return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def tuning_score(spec: TaskSpec, y: np.ndarray, P: np.ndarray, classes: list[str],
+                 sources: np.ndarray | None = None) -> float:
+    """What :func:`tune` maximises: :func:`_ranking_score` within each source of examples, then
+    the mean over sources, each counting once (sources with fewer than :data:`MIN_SOURCE_SIDE`
+    examples on a side of a flag are left out; none left: the pooled score). Pooled, the easiest
+    source decides: on the default mix the tweets, ranked near perfectly at any regularisation,
+    chose alpha 1e-4, where held-out news comments wanted 3e-4."""
+    if sources is None:
+        return _ranking_score(spec, y, P, classes)
+    targets = [f.values for f in spec.model_flags] or [(c,) for c in classes]
+    per_source = []
+    for src in sorted(set(map(str, sources))):
+        rows = np.asarray(sources).astype(str) == src
+        ok = all(MIN_SOURCE_SIDE <= np.isin(y[rows], v).sum() <= rows.sum() - MIN_SOURCE_SIDE for v in targets)
+        if ok:
+            per_source.append(_ranking_score(spec, y[rows], P[rows], classes))
+    return float(np.mean(per_source)) if per_source else _ranking_score(spec, y, P, classes)
 
 
 def _scores(est: Any, X: Any) -> np.ndarray:
@@ -244,7 +267,8 @@ def _tune_fold(spec: TaskSpec, lexicon: tuple[str, ...], X: pd.DataFrame, y: np.
     out = []
     for g in grid:
         est = _base(spec.classifier, g, seed).fit(Xtr, y[train], sample_weight=w[train])
-        out.append(_ranking_score(spec, y[test], _scores(est, Xte), [str(c) for c in est.classes_]))
+        out.append(tuning_score(spec, y[test], _scores(est, Xte), [str(c) for c in est.classes_],
+                                X["source"].to_numpy()[test] if "source" in X else None))
     return out
 
 
@@ -263,7 +287,7 @@ def tune(spec: TaskSpec, lexicon: tuple[str, ...], X: pd.DataFrame, y: np.ndarra
          groups: np.ndarray, seed: int = 0, small: bool = False, n_splits: int = 3, jobs: int = 1) -> dict[str, Any]:
     """Choose the task's regularisation by grouped cross-validation (:func:`grouped_folds`,
     ``n_splits`` folds): for each fold the features are fitted once, then the classifier once
-    per value of :data:`GRIDS`; the value with the best mean :func:`_ranking_score` on the held-out
+    per value of :data:`GRIDS`; the value with the best mean :func:`tuning_score` on the held-out
     folds wins (ties: the stronger regularisation). The folds run in ``jobs`` processes (the
     result does not depend on it). Returns ``{"param", "reg", "score", "grid"}``."""
     grid = GRIDS[spec.classifier]
@@ -520,25 +544,35 @@ def class_metrics(y: np.ndarray, P: np.ndarray, classes: list[str]) -> dict[str,
     return out
 
 
-def choose_threshold(y_true: np.ndarray, score: np.ndarray, target_precision: float) -> tuple[float, bool]:
-    """The lowest threshold whose precision reaches ``target_precision`` when positives and
-    negatives weigh the same (the training mixes are far from a comment section's: 77% of the
-    public examples are uncivil, 75% of the topic placements off-topic; equal priors keep the
-    threshold from following that mix). If no threshold does, the one of best F1 (second value
-    False)."""
+def choose_threshold(y_true: np.ndarray, score: np.ndarray, target_precision: float,
+                     prevalence: float = 0.5, min_recall: float = 0.05) -> tuple[float, bool]:
+    """The lowest threshold whose precision reaches ``target_precision`` in a comment section
+    where a share ``prevalence`` of the comments is positive: positives and negatives are
+    weighted to that share, so the threshold follows neither the training mix (77% of the
+    public civility examples are uncivil, 75% of the topic placements off-topic) nor equal
+    priors, at which flagging everything already has precision 0.5.
+
+    Only thresholds that find at least ``min_recall`` of the positives count (a handful of
+    lucky top scores is not a reached target). If none reaches it, the one of highest precision
+    among them (second value False): the profile then flags only what the
+    model is surest of, and the model card says the target was not met."""
     ok = np.isfinite(score)
     y_true, score = np.asarray(y_true)[ok].astype(int), score[ok]
     n_pos = y_true.sum()
     if n_pos == 0 or n_pos == len(y_true):
         return 0.5, False
-    w = np.where(y_true == 1, 0.5 / n_pos, 0.5 / (len(y_true) - n_pos))
+    if not 0 < prevalence < 1:
+        raise ValueError(f"prevalence {prevalence!r}: expected a share above 0 and below 1")
+    w = np.where(y_true == 1, prevalence / n_pos, (1 - prevalence) / (len(y_true) - n_pos))
     prec, rec, thr = precision_recall_curve(y_true, score, sample_weight=w)
     prec, rec = prec[:-1], rec[:-1]
-    hits = np.flatnonzero(prec >= target_precision)
+    usable = np.flatnonzero(rec >= min_recall)  # a few lucky top scores are not a reached target
+    hits = np.intersect1d(np.flatnonzero(prec >= target_precision), usable)
     if len(hits):
         return float(thr[hits[0]]), True
-    f1 = 2 * prec * rec / np.maximum(prec + rec, 1e-12)
-    return float(thr[int(np.argmax(f1))]), False
+    if not len(usable):
+        usable = np.arange(len(thr))
+    return float(thr[usable[int(np.argmax(prec[usable]))]]), False
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,11 +596,13 @@ def is_placement_task(spec: TaskSpec) -> bool:
 
 def gather(schema: Any, labels: str | Path | None = None, pages: Sequence[str | Path] = (),
            data: Sequence[str] = DEFAULT_DATA, data_dir: str | Path | None = None, limit: int | None = None,
-           seed: int = 0) -> TrainingData:
+           seed: int = 0, exclude: Collection[str] = ()) -> TrainingData:
     """Everything a training run uses, per task of ``schema``, with each example's source:
     the resolved labels in ``labels`` of the comments on ``pages``, the public corpora of
     ``data`` that label a task of the schema, and (``placements`` in ``data``) synthetic
-    placements under the pages' articles for an on/off-topic task."""
+    placements under the pages' articles for an on/off-topic task. Examples whose
+    ``comment_id`` is in ``exclude`` (a set kept for evaluation) are left out everywhere, placements
+    included."""
     from modkit import threads as threads_api
 
     registry = Registry.from_schema(schema)
@@ -577,11 +613,16 @@ def gather(schema: Any, labels: str | Path | None = None, pages: Sequence[str | 
     if limit:
         public = pd.concat([g.sample(n=min(limit, len(g)), random_state=seed)
                             for _, g in public.groupby("source", sort=True)], ignore_index=True)
+    excluded = frozenset(map(str, exclude))
+    if excluded:
+        public = public[~public["comment_id"].astype(str).isin(excluded)].reset_index(drop=True)
     if labels and Path(labels).is_dir():
         seeds_df, by_source = corpora.seed_examples(labels, threads, schema, warnings)
     else:
         seeds_df, by_source = corpora._finish(pd.DataFrame(columns=list(corpora.EXAMPLE_COLUMNS)),
                                               registry.names), {}
+    if excluded:
+        seeds_df = seeds_df[~seeds_df["comment_id"].astype(str).isin(excluded)].reset_index(drop=True)
     examples: dict[str, pd.DataFrame] = {}
     for spec in registry.tasks:
         parts = [seeds_df[seeds_df[spec.name] != ""]]
@@ -603,6 +644,27 @@ def gather(schema: Any, labels: str | Path | None = None, pages: Sequence[str | 
         df = pd.concat([corpora._finish(p.copy(), (spec.name,)) for p in parts], ignore_index=True)
         examples[spec.name] = df.reset_index(drop=True)
     return TrainingData(examples, by_source, warnings)
+
+
+def read_id_list(path: str | Path) -> frozenset[str]:
+    """Comment ids from a file: one per line (blank lines and ``#`` comments skipped), or a CSV
+    with a ``comment_id`` column (a flag CSV, a held-out split). For ``exclude``."""
+    import csv
+
+    p = Path(path)
+    try:
+        with open(p, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+            fh.seek(0)
+            if "," in first and "comment_id" in next(csv.reader([first])):
+                return frozenset(r["comment_id"].strip() for r in csv.DictReader(fh) if (r.get("comment_id") or "").strip())
+            return frozenset(ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#"))
+    except FileNotFoundError:
+        raise ModkitError(f"{p}: no such file (expected comment ids, one per line)") from None
+    except UnicodeDecodeError as e:
+        raise ModkitError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start}): expected comment ids, one per line") from None
+    except OSError as e:
+        raise ModkitError(f"{p}: cannot read ({e.strerror})") from None
 
 
 def _counts(df: pd.DataFrame, task: str) -> dict[str, dict[str, int]]:
@@ -630,7 +692,8 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
           small: bool = False, progress: Callable[[str], None] | None = None,
           schema: Any = None, tune_reg: bool = True, own_weight: float = OWN_WEIGHT,
           identity_copies: int = IDENTITY_COPIES, rescorer: bool = False,
-          rescorer_examples: int = 2000, platform_weight: float = PLATFORM_WEIGHT, jobs: int = 1) -> TrainedModel:
+          rescorer_examples: int = 2000, platform_weight: float = PLATFORM_WEIGHT, jobs: int = 1,
+          exclude: Collection[str] = ()) -> TrainedModel:
     """Train one pipeline per task of the schema (``schema``, else ``labels/schema.toml`` of the
     ``labels`` folder, else the default schema) on the resolved labels of the comments on
     ``pages``, the public corpora ``data`` and the synthetic placements; evaluate with grouped
@@ -647,7 +710,8 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     (:mod:`modkit.rescore`) on at most ``rescorer_examples`` of its examples. The
     cross-validation folds (feature extraction and fits) run in ``jobs`` processes (0: one per
     core); the model is the same for every ``jobs``. ``limit`` samples at most that many examples per corpus (quick
-    runs, tests); ``small`` uses smaller vocabularies. Deterministic for a fixed ``seed``.
+    runs, tests); ``small`` uses smaller vocabularies. ``exclude``: comment ids never trained on
+    (a held-out evaluation set; :func:`gather`). Deterministic for a fixed ``seed``.
     """
     from modkit.labels import load_schema, schema_for
 
@@ -657,7 +721,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     if schema is None:
         schema = schema_for(labels) if labels else load_schema(None)  # None: the default schema
     full = Registry.from_schema(schema)
-    td = gather(schema, labels, pages, data, data_dir, limit, seed)
+    td = gather(schema, labels, pages, data, data_dir, limit, seed, exclude)
     lexicon = corpora.load_lexicon(data_dir)
     card: dict[str, Any] = {
         "name": name, "modkit_version": __version__, "python_version": platform.python_version(),
@@ -673,6 +737,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
         "own_label_weight": own_weight,
         "platform_label_weight": platform_weight,
         "identity_swap_copies": identity_copies,
+        **({"excluded_comments": len(set(map(str, exclude)))} if exclude else {}),
         "warnings": td.warnings,
     }
     metrics: dict[str, Any] = {}
@@ -723,7 +788,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
                 score = value_score(P, classes, f.values)
                 positive = np.isin(y_ev, f.values)
                 for prof in PROFILES:
-                    t, met = choose_threshold(positive, score, f.precision[prof])
+                    t, met = choose_threshold(positive, score, f.precision[prof], f.prevalence)
                     thresholds[prof][f.code] = round(t, 4)
                     metrics[spec.name].setdefault("thresholds_met", {})[f"{prof}:{f.code}"] = met
                 metrics[spec.name].setdefault("flags", {})[f.code] = flag_report(
@@ -1208,6 +1273,7 @@ __all__ = [
     "TrainedModel",
     "balanced_weights",
     "choose_threshold",
+    "read_id_list",
     "comment_frame",
     "flag_scores",
     "grouped_folds",

@@ -47,6 +47,11 @@ PROFILE_HELP = {
     "lenient": "flag only what the model is sure of: lenient target precision (default 0.9)",
 }
 DEFAULT_PRECISION = {"strict": 0.6, "balanced": 0.75, "lenient": 0.9}
+#: The share of a comment section's comments a flag is expected to stand for when the schema
+#: does not say (``prevalence``). Thresholds are chosen for their target precision at this
+#: share, not at the training mix's (77% of the public civility examples are uncivil): a
+#: precision reached when half the comments are positive is far lower when one in ten is.
+DEFAULT_PREVALENCE = 0.1
 
 #: Feature sets a task's pipeline can read (``features`` in the schema).
 FEATURES = {
@@ -86,6 +91,7 @@ class FlagSpec:
     rule: str = ""  #: a key of RULES for a rule flag; "" for a model flag
     reject_codes: tuple[str, ...] = ()  #: review reject codes that mean this flag was right
     bias: bool = False  #: measure unintended identity bias on this flag's score (identity-madlibs)
+    prevalence: float = DEFAULT_PREVALENCE  #: expected share of comments it stands for (threshold choice)
 
     @property
     def label(self) -> str:
@@ -100,7 +106,7 @@ class FlagSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "task": self.task, "values": list(self.values), "severity": self.severity,
                 "meaning": self.meaning, "precision": dict(self.precision), "rule": self.rule,
-                "reject_codes": list(self.reject_codes), "bias": self.bias}
+                "reject_codes": list(self.reject_codes), "bias": self.bias, "prevalence": self.prevalence}
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ def train_cmd(
     rescorer_examples: Annotated[int, typer.Option("--rescorer-examples", help="Examples the e5 second stage is trained on, at most.")] = 2000,
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Keep the default regularisation instead of choosing it by grouped cross-validation.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the cross-validation folds and the final fit (feature extraction included); 0 = one per core. The model does not depend on it.")] = 0,
+    exclude: Annotated[Path | None, typer.Option("--exclude", help="File of comment ids (one per line, e.g. the comment_id column of a held-out set) never trained on, public corpora included (public ids: cc-<id>, dv-<row>).")] = None,
 ) -> None:
     """Train one classifier per task of the label schema on the labels and public data; print the evaluation."""
     from modkit import model as model_api
@@ -55,8 +56,9 @@ def train_cmd(
     if (out.parent if str(out.parent) else Path(".")).is_dir():
         check_writable(out, folder_ok=True)  # an unwritable folder fails now, not after the training
     chosen = tuple(data) if data else model_api.DEFAULT_DATA
+    held = model_api.read_id_list(exclude) if exclude else ()
     m = model_api.train(labels=labels, pages=pages or ["seeds"], data=chosen, seed=seed, data_dir=data_path(data_dir),
-                        name=out.name, limit=limit, evaluate=not no_eval, small=small, tune_reg=not no_tune, own_weight=own_weight, platform_weight=platform_weight, identity_copies=identity_swaps, rescorer=rescorer, rescorer_examples=rescorer_examples, jobs=jobs,
+                        name=out.name, limit=limit, evaluate=not no_eval, small=small, tune_reg=not no_tune, own_weight=own_weight, platform_weight=platform_weight, identity_copies=identity_swaps, rescorer=rescorer, rescorer_examples=rescorer_examples, jobs=jobs, exclude=held,
                         progress=lambda s: err.print(s, highlight=False, markup=False))
     for w in m.card.get("warnings", []):
         warn(w)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modkit.errors import ModkitError, not_found
-from modkit.tasks import CLASSIFIERS, DEFAULT_PRECISION, FEATURES, PROFILES, RULES, FlagSpec, TaskSpec
+from modkit.tasks import CLASSIFIERS, DEFAULT_PRECISION, DEFAULT_PREVALENCE, FEATURES, PROFILES, RULES, FlagSpec, TaskSpec
 from modkit.threads.model import STATUSES
 
 #: The schema used when ``labels/schema.toml`` does not exist. Keep it identical to that file
@@ -47,8 +47,10 @@ DEFAULT_SCHEMA_TOML = '''\
 #   classifier   "logistic" (default) or "linear-svm" (faster on 10,000s of examples)
 #   min_examples labels needed per value (two values at least) before the task is trained
 #   flags        what `modkit flag` raises: code, the values it stands for, severity (1-9,
-#                higher first), meaning, target precision per profile, review reject codes
-#                that confirm it; rule = "REPEAT_POST" / "EMPTY" attaches a fixed rule instead
+#                higher first), meaning, target precision per profile, prevalence (the share
+#                of comments it is expected to stand for on your site: thresholds reach their
+#                precision at that share; default 0.1), review reject codes that confirm it;
+#                rule = "REPEAT_POST" / "EMPTY" attaches a fixed rule instead
 #   platform     what a comment system's own decision means for this task, for
 #                `modkit labels import SOURCE --from-status`: "STATUS" or "STATUS:REASON" = value,
 #                STATUS one of approved, pending, spam, deleted, rejected, REASON the platform's
@@ -66,8 +68,8 @@ values = [
 features = ["text", "stats"]
 classifier = "linear-svm"
 flags = [
-  { code = "ABUSIVE", values = ["abusive"], severity = 4, meaning = "attack on a person or group, slur or threat", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, reject_codes = ["HARASSMENT", "HATE_SPEECH"] },
-  { code = "UNCIVIL", values = ["uncivil", "abusive"], severity = 3, meaning = "rude, insulting, profane or dismissive", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, reject_codes = ["OFFENSIVE"], bias = true },
+  { code = "ABUSIVE", values = ["abusive"], severity = 4, meaning = "attack on a person or group, slur or threat", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, prevalence = 0.02, reject_codes = ["HARASSMENT", "HATE_SPEECH"] },
+  { code = "UNCIVIL", values = ["uncivil", "abusive"], severity = 3, meaning = "rude, insulting, profane or dismissive", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, prevalence = 0.08, reject_codes = ["OFFENSIVE"], bias = true },
 ]
 platform = { "rejected:ABUSIVE" = "abusive", "rejected:HATE_SPEECH" = "abusive", "rejected:HARASSMENT_BULLYING" = "abusive", "rejected:OFFENSIVE" = "uncivil" }
 
@@ -79,7 +81,7 @@ values = [
 ]
 features = ["thread", "stats"]
 flags = [
-  { code = "OFF_TOPIC", values = ["off"], severity = 2, meaning = "shares little with its article and its parent", precision = { strict = 0.6, balanced = 0.7, lenient = 0.85 }, reject_codes = ["SPAM", "IRRELEVANT"] },
+  { code = "OFF_TOPIC", values = ["off"], severity = 2, meaning = "shares little with its article and its parent", precision = { strict = 0.6, balanced = 0.7, lenient = 0.85 }, prevalence = 0.05, reject_codes = ["SPAM", "IRRELEVANT"] },
   { code = "REPEAT_POST", rule = "REPEAT_POST", values = ["off"] },
   { code = "EMPTY", rule = "EMPTY", values = ["off"] },
 ]
@@ -111,7 +113,7 @@ DEFAULT_CONTROLS: dict[str, str] = {
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _TASK_FIELDS = {"question", "values", "features", "classifier", "min_examples", "flags", "platform"}
-_FLAG_FIELDS = {"code", "values", "severity", "meaning", "precision", "rule", "reject_codes", "bias"}
+_FLAG_FIELDS = {"code", "values", "severity", "meaning", "precision", "rule", "reject_codes", "bias", "prevalence"}
 _CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 _VALUE_FIELDS = {"name", "key", "definition"}
 # Names that would clash with the columns of exported label files.
@@ -396,8 +398,7 @@ def _model_settings(tname: str, traw: dict, names: tuple[str, ...], bad) -> dict
             if prof not in PROFILES:
                 raise bad(f"{fpath}.precision.{prof}", f"unknown profile: expected one of {', '.join(PROFILES)}")
             if not isinstance(p, int | float) or isinstance(p, bool) or not 0.5 < p <= 1:
-                raise bad(f"{fpath}.precision.{prof}", f"{p!r}: a target precision above 0.5 and at most 1 "
-                          "(thresholds are chosen at equal priors, where flagging everything has precision 0.5)")
+                raise bad(f"{fpath}.precision.{prof}", f"{p!r}: a target precision above 0.5 and at most 1")
             prec[prof] = float(p)
         if not prec["strict"] <= prec["balanced"] <= prec["lenient"]:
             raise bad(f"{fpath}.precision", "strict <= balanced <= lenient (a stricter profile flags more)")
@@ -407,7 +408,12 @@ def _model_settings(tname: str, traw: dict, names: tuple[str, ...], bad) -> dict
         bias = fraw.get("bias", False)
         if not isinstance(bias, bool):
             raise bad(f"{fpath}.bias", "true or false")
-        flags.append(FlagSpec(code, tname, tuple(vals), severity, meaning.strip(), prec, rule, tuple(codes), bias))
+        prevalence = fraw.get("prevalence", DEFAULT_PREVALENCE)
+        if not isinstance(prevalence, int | float) or isinstance(prevalence, bool) or not 0 < prevalence < 1:
+            raise bad(f"{fpath}.prevalence", f"{prevalence!r}: the share of comments this flag is expected to "
+                      "stand for, above 0 and below 1 (e.g. 0.1)")
+        flags.append(FlagSpec(code, tname, tuple(vals), severity, meaning.strip(), prec, rule, tuple(codes), bias,
+                              float(prevalence)))
     return {"features": tuple(features), "classifier": classifier, "min_examples": min_examples,
             "flags": tuple(flags)}
 
