@@ -14,10 +14,10 @@ About 5 minutes on 2 cores. What each row comes from:
   by construction (every comment of the set was once rated toxic; civil = most re-annotators
   said not toxic), so the figures are hard ones.
 - **with swearing**: the held-out comments with a word of the profanity lexicon.
-- **seeds**: the shipped model (``models/default``) flagging ``seeds/`` at each profile. The seed
-  labels are part of its training data: this row says what a moderator sees, not a held-out
-  figure.
-- **bias**: the shipped model card's identity-madlibs figures (never trained on).
+- **seeds**: the same model flagging ``seeds/`` at each profile. The seed labels are part of its
+  training data: this row says what a moderator sees, not a held-out figure.
+- **bias**: the same model on identity-madlibs (never trained on): the lowest subgroup, BPSN
+  and BNSP AUC over its terms (Borkan et al. 2019).
 - **off-topic on pages about other subjects**: not measured; no real threaded pages on other
   subjects are in reach offline (the format fixtures were written here), see the README.
 """
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=0)
+    ap.add_argument("--identity-swaps", type=int, default=None, help="override the recipe's identity swaps")
+    ap.add_argument("--save", type=Path, default=None, help="also save the held-out model to this folder")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "quality.json")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -64,12 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     from modkit.features import lexicon_hits
 
     held = held_out_ids(args.seed)
+    madlibs = data.load_madlibs(ROOT / "data")
     cc = data.load_civil_comments(ROOT / "data")
     test = cc[cc["comment_id"].isin(set(held))].reset_index(drop=True)
     t0 = time.perf_counter()
+    extra = {} if args.identity_swaps is None else {"identity_copies": args.identity_swaps}
     m = model.train(labels=ROOT / "labels", pages=[ROOT / "seeds"], data_dir=ROOT / "data", seed=args.seed,
-                    jobs=args.jobs, exclude=held, name="held-out")
+                    jobs=args.jobs, exclude=held, name="held-out", **extra)
     fit_s = time.perf_counter() - t0
+    if args.save:
+        model.save(m, args.save)
     P = m.pipelines["civility"].predict_proba(test)
     cls = [str(c) for c in m.pipelines["civility"].classes_]
     p_ab = P[:, cls.index("abusive")]
@@ -92,23 +98,21 @@ def main(argv: list[str] | None = None) -> int:
     row("uncivil-or-abusive ROC-AUC, no lexicon word", news + ", comments without a lexicon word", int((~swear).sum()),
         _auc(y[~swear] != "civil", p_unc[~swear]), _auc(y[~swear] != "civil", apc[~swear]), ">= APC")
 
-    shipped = model.load_model(ROOT / "models" / "default")
     seeds = threads.read([ROOT / "seeds"])
     n_seed = sum(len(t.comments) for t in seeds)
     for prof in ("strict", "balanced", "lenient"):
-        df = flag.score(seeds, shipped, prof)
+        df = flag.score(seeds, m, prof)
         n_flag = int((df["flags"] != "").sum())
-        row(f"seed comments flagged, {prof}", "seeds/ (the shipped model; its training includes the seed labels)",
+        row(f"seed comments flagged, {prof}", "seeds/ (this recipe; its training includes the seed labels)",
             n_seed, n_flag, None, "<= 8" if prof == "balanced" else "")
-    bias = (shipped.card.get("metrics", {}).get("bias_identity_madlibs", {}).get("flags") or {}).get("UNCIVIL")
+    bias = (m.card.get("metrics", {}).get("bias_identity_madlibs", {}).get("flags") or {}).get("UNCIVIL")
     if bias:
         for k in ("subgroup_auc", "bpsn_auc", "bnsp_auc"):
             low = bias["lowest"][k]
             row(f"lowest {k.replace('_auc', '').upper()} AUC ({low['term']})",
-                "identity-madlibs (shipped model card; never trained on)", bias.get("n", 0) if "n" in bias else 76564,
-                low["auc"], None, ">= 0.85")
-        row("UNCIVIL ROC-AUC, BAD vs NOT_BAD", "identity-madlibs (shipped model card)", 76564, bias["roc_auc"],
-            0.89, "")
+                "identity-madlibs (never trained on)", 76564, low["auc"], None, ">= 0.85")
+        row("UNCIVIL ROC-AUC, BAD vs NOT_BAD", "identity-madlibs (never trained on)", 76564, bias["roc_auc"],
+            _auc(madlibs["bad"].to_numpy() == 1, np.asarray(predict_prob(madlibs["text"].tolist()))), "")
     row("off-topic ROC-AUC on pages about other subjects", "not measured: no real threaded pages on other "
         "subjects offline", 0, None, None, ">= 0.85")
 

@@ -78,8 +78,8 @@ BAD = [
     ('quit = "q"', 'quit = "b"', r"controls\.quit: key 'b' is already used by back"),
     ('quit = "q"', 'exit = "x"', r"controls\.exit: unknown action"),
     ('version = 1', 'version = 2', r"version: unsupported schema version 2"),
-    ('prevalence = 0.08', 'prevalence = 8', r"civility\.flags\[2\]\.prevalence: 8: the share of comments"),
-    ('prevalence = 0.02', 'prevalence = "rare"', r"civility\.flags\[1\]\.prevalence: 'rare': the share of comments"),
+    ('prevalence = 0.2', 'prevalence = 8', r"civility\.flags\[2\]\.prevalence: 8: the share of comments"),
+    ('prevalence = 0.05, reject_codes = ["HARASSMENT"', 'prevalence = "rare", reject_codes = ["HARASSMENT"', r"civility\.flags\[1\]\.prevalence: 'rare': the share of comments"),
 ]
 
 

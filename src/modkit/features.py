@@ -230,8 +230,10 @@ class _TokenMaps:
     token x n-gram matrix is then assembled from per-token numpy arrays with one concatenate, not
     grown element by element in Python lists."""
 
-    def __init__(self, words: dict[str, int], chars: dict[str, int], lo: int, hi: int, limit: int = 400_000):
+    def __init__(self, words: dict[str, int], chars: dict[str, int], lo: int, hi: int, limit: int = 400_000,
+                 blind: frozenset[str] = frozenset()):
         self.words, self.chars, self.lo, self.hi, self.limit = words, chars, lo, hi, limit
+        self.blind = blind
         self.cache: dict[str, int] = {}  # token -> its row in the arrays below
         self.word_col: list[int] = []
         self.char_cols: list[np.ndarray] = []  # sorted, distinct columns of the token's n-grams
@@ -248,6 +250,12 @@ class _TokenMaps:
 
     def _add(self, tok: str) -> int:
         chars = self.chars
+        if self.blind and word_of(tok) in self.blind:  # read as nothing: no word, no n-gram
+            self.word_col.append(-1)
+            self.char_cols.append(np.zeros(0, dtype=np.int32))
+            self.char_counts.append(np.zeros(0))
+            k = self.cache[tok] = len(self.word_col) - 1
+            return k
         cols = [j for g in char_ngrams(tok, self.lo, self.hi) if (j := chars.get(g, -1)) >= 0]
         distinct = sorted(set(cols))
         if len(distinct) == len(cols):  # the usual case: no n-gram twice in one token
@@ -311,20 +319,26 @@ class TextTfidf(TransformerMixin, BaseEstimator):
     are ``char_wb`` n-grams of length ``char_ngram_range`` (they catch misspellings such as
     "f*ck" or "idi0t" and word endings). Output: ``[word block | char block]``, each block
     l2-normalised; the word block comes first (the flag reasons read it).
+
+    ``blind``: words read as nothing (no word column, no n-gram: the comment reads as if the
+    word were not there), e.g. the identity terms of :data:`modkit.identity.BLIND_TERMS` for a
+    task measured for bias.
     """
 
     def __init__(self, column: str = "text", max_words: int = 30000, max_chars: int = 50000,
-                 char_ngram_range: tuple[int, int] = (2, 4), min_df: int = 2) -> None:
+                 char_ngram_range: tuple[int, int] = (2, 4), min_df: int = 2, blind: tuple[str, ...] = ()) -> None:
         self.column = column
         self.max_words = max_words
         self.max_chars = max_chars
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
+        self.blind = blind
 
     def fit(self, X: Any, y: Any = None) -> TextTfidf:
         _FITTED_CACHES.pop(self, None)
         texts = _texts(X, self.column)
         D, tokens = count_tokens(texts)
+        blind = frozenset(self.blind)
         lo, hi = self.char_ngram_range
         # Document frequency of each word and n-gram: (docs x tokens) @ (tokens x terms) > 0.
         all_words: dict[str, int] = {}
@@ -332,6 +346,8 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         w_rows, w_cols, c_rows, c_cols = [], [], [], []
         for i, tok in enumerate(tokens):
             w = word_of(tok)
+            if w in blind:
+                continue  # read as nothing (see ``blind``)
             if w:
                 w_rows.append(i)
                 w_cols.append(all_words.setdefault(w, len(all_words)))
@@ -372,8 +388,9 @@ class TextTfidf(TransformerMixin, BaseEstimator):
     def _maps(self) -> _TokenMaps:
         # keyed on the fitted vocabularies and the n-gram range transform cuts tokens with
         lo, hi = self.char_ngram_range
-        return fitted_cache(self, (self.words_, self.chars_), (lo, hi),
-                             lambda: _TokenMaps(self.words_, self.chars_, lo, hi))
+        blind = tuple(self.blind)
+        return fitted_cache(self, (self.words_, self.chars_), (lo, hi, blind),
+                             lambda: _TokenMaps(self.words_, self.chars_, lo, hi, blind=frozenset(blind)))
 
     def word_block(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The word TF-IDF block alone (used by ThreadContext-style similarity and reasons)."""

@@ -34,3 +34,13 @@ NEVER_A_REASON = frozenset({
     "native", "natives", "indigenous", "latinos", "hispanics", "christianity", "judaism", "muslim",
     "mormon", "mormons", "atheist", "atheists", "liberal", "liberals", "conservative", "conservatives",
 })
+
+#: Words a task with a bias flag never reads: its text features see the comment as if they were
+#: not there (identity-term blinding, Garg et al. 2019), so a comment naming one group scores as
+#: the same comment naming another, and no group word can make a civil comment look uncivil.
+#: The words of the identity terms (multi-word ones included, so "middle eastern" and "gay"
+#: both vanish whole) and :data:`NEVER_A_REASON`.
+BLIND_TERMS = frozenset({
+    *NEVER_A_REASON,
+    *(w for t in MADLIBS_TERMS for w in t.split()),
+})

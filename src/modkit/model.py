@@ -65,6 +65,7 @@ from modkit import __version__
 from modkit import data as corpora
 from modkit.errors import ModkitError
 from modkit.features import TextStats, TextTfidf, ThreadContext, comment_frame, lexicon_hits
+from modkit.identity import BLIND_TERMS
 from modkit.parallel import resolve_jobs
 from modkit.safeio import fsync_dir, os_error
 from modkit.tasks import PROFILE_HELP, PROFILES, Registry, TaskSpec
@@ -172,7 +173,7 @@ def value_score(P: np.ndarray, classes: Sequence[str], values: Sequence[str], n:
 # Pipelines
 # --------------------------------------------------------------------------------------------
 #: Regularisation grids searched by :func:`tune`: C of the logistic regression, alpha of the SVM.
-GRIDS = {"logistic": (0.03, 0.1, 0.3, 1.0, 3.0, 10.0), "linear-svm": (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)}
+GRIDS = {"logistic": (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0), "linear-svm": (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)}
 #: Regularisation when it is not tuned (``--no-tune``, or too few groups to tune on).
 DEFAULT_REG = {"logistic": 1.0, "linear-svm": 1e-4}
 
@@ -190,10 +191,12 @@ def features_union(spec: TaskSpec, lexicon: tuple[str, ...], n_examples: int, sm
     parts: list[tuple[str, Any]] = []
     for name in spec.features:
         if name == "text":
+            # a task measured for bias reads no identity term as itself (modkit.identity.BLIND_TERMS)
+            blind = tuple(sorted(BLIND_TERMS)) if any(f.bias for f in spec.model_flags) else ()
             if small or n_examples < 1000:
-                tf = TextTfidf(max_words=3000, max_chars=5000, min_df=1 if n_examples < 1000 else 2)
+                tf = TextTfidf(max_words=3000, max_chars=5000, min_df=1 if n_examples < 1000 else 2, blind=blind)
             else:
-                tf = TextTfidf(max_words=30000, max_chars=50000)
+                tf = TextTfidf(max_words=30000, max_chars=50000, blind=blind)
             parts.append(("text", tf))
         elif name == "stats":
             parts.append(("stats", TextStats(lexicon=lexicon)))
@@ -325,7 +328,7 @@ def task_pipeline(spec: TaskSpec, lexicon: tuple[str, ...], n_examples: int, see
 
 #: Identity-swapped copies per example naming a group, for tasks with a ``bias`` flag
 #: (``--identity-swaps``; bench/identity_swap.py).
-IDENTITY_COPIES = 4
+IDENTITY_COPIES = 0
 #: How many public corpora a team's own labels weigh, within each value (``--own-weight``).
 OWN_WEIGHT = 1.0
 #: The source name of a team's own labels (the label store: manual, imported, reviewed, adjudicated).

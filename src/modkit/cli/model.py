@@ -41,7 +41,7 @@ def train_cmd(
     small: Annotated[bool, typer.Option("--small", help="Smaller vocabularies (quick runs, tests).")] = False,
     own_weight: Annotated[float, typer.Option("--own-weight", help="How many public corpora the labels in --labels weigh, within each value (default 1: as one corpus).")] = 1.0,
     platform_weight: Annotated[float, typer.Option("--platform-weight", min=0.01, help="How much labels only the platform gave (modkit labels import --from-status) weigh, as a share of the team's own labels within each value (default 0.5: half as much; 1: the same).")] = 0.5,
-    identity_swaps: Annotated[int, typer.Option("--identity-swaps", help="Copies of each example naming a group of people, with the group swapped, for tasks with a bias flag (0: none).")] = 4,
+    identity_swaps: Annotated[int, typer.Option("--identity-swaps", help="Copies of each example naming a group of people, with the group swapped, for tasks with a bias flag (default 0: such tasks read no identity term at all, so the copies would be the same text).")] = 0,
     rescorer: Annotated[bool, typer.Option("--rescorer", help="Also train the e5 second stage (needs pip install 'modkit[rescore]'; ~10 examples/s per core).")] = False,
     rescorer_examples: Annotated[int, typer.Option("--rescorer-examples", help="Examples the e5 second stage is trained on, at most.")] = 2000,
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Keep the default regularisation instead of choosing it by grouped cross-validation.")] = False,

@@ -68,8 +68,8 @@ values = [
 features = ["text", "stats"]
 classifier = "linear-svm"
 flags = [
-  { code = "ABUSIVE", values = ["abusive"], severity = 4, meaning = "attack on a person or group, slur or threat", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, prevalence = 0.02, reject_codes = ["HARASSMENT", "HATE_SPEECH"] },
-  { code = "UNCIVIL", values = ["uncivil", "abusive"], severity = 3, meaning = "rude, insulting, profane or dismissive", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, prevalence = 0.08, reject_codes = ["OFFENSIVE"], bias = true },
+  { code = "ABUSIVE", values = ["abusive"], severity = 4, meaning = "attack on a person or group, slur or threat", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, prevalence = 0.05, reject_codes = ["HARASSMENT", "HATE_SPEECH"] },
+  { code = "UNCIVIL", values = ["uncivil", "abusive"], severity = 3, meaning = "rude, insulting, profane or dismissive", precision = { strict = 0.6, balanced = 0.75, lenient = 0.9 }, prevalence = 0.2, reject_codes = ["OFFENSIVE"], bias = true },
 ]
 platform = { "rejected:ABUSIVE" = "abusive", "rejected:HATE_SPEECH" = "abusive", "rejected:HARASSMENT_BULLYING" = "abusive", "rejected:OFFENSIVE" = "uncivil" }
 
