@@ -157,7 +157,8 @@ def test_the_shipped_model_is_a_skops_file_of_allowed_types_and_scores_the_seeds
     m = model.load_model(SHIPPED)
     assert m.card["format"] == "skops" and m.card["model_file"] == model.MODEL_FILE
     scored = flag.score(threads.read(ROOT / "seeds"), m)
-    assert len(scored) == 38 and int((scored["flags"] != "").sum()) == 19
+    n_flagged = int((scored["flags"] != "").sum())
+    assert len(scored) == 38 and 1 <= n_flagged <= 8  # the judgement goal: at most 8 of 38 at balanced
     # the thread context the rule flags read is still the topic pipeline's own (one object)
     parts = [t for _, t in m.pipelines["topic"].named_steps["features"].transformer_list]
     assert any(t is m.context for t in parts)

@@ -749,6 +749,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     trained: list[TaskSpec] = []
     skipped: dict[str, str] = {}
     regularisation: dict[str, Any] = {}
+    weight_share: dict[str, dict[str, float]] = {}  # task -> source -> its share of the training weight
     rescorers: dict[str, Pipeline] = {}
     rescorer_card: dict[str, Any] = {}
     for spec in full.tasks:
@@ -772,6 +773,8 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
             df = df.assign(augmented=False)
         y = df[spec.name].to_numpy(dtype=object).astype(str)
         w = balanced_weights(df[spec.name], df["source"], own_weight=own_weight, platform_weight=platform_weight)
+        share = pd.Series(w, index=df["source"].astype(str).to_numpy()).groupby(level=0).sum() / w.sum()
+        weight_share[spec.name] = {str(k): round(float(v), 4) for k, v in share.items()}
         reg = None
         if tune_reg and df["group"].nunique() >= 3:
             say(f"{spec.name}: choosing the regularisation by grouped cross-validation")
@@ -832,6 +835,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     card["tasks"] = registry.to_dict()["tasks"]
     card["skipped"] = skipped
     card["regularisation"] = regularisation
+    card["weight_share"] = weight_share
     card["rescorers"] = rescorer_card
     card["metrics"] = metrics
     card["thresholds"] = thresholds
@@ -1248,10 +1252,13 @@ def summary_lines(m: TrainedModel) -> list[str]:
                 bin_line(f"flag {code}, real examples without any lexicon word", fr["no_lexicon_word"])
         for code, by in rep.get("mean_score_of_negatives_by_source", {}).items():
             lines.append(f"shortcut check {code}: mean score of examples it should not flag, by source {by}")
+    for name, share in m.card.get("weight_share", {}).items():
+        lines.append(f"== {name}: share of the training weight by source: "
+                     + ", ".join(f"{src} {v:.1%}" for src, v in share.items()))
     for name, r in m.card.get("regularisation", {}).items():
         if r.get("grid"):
             lines.append(f"== {name}: {r['param']}={r['reg']} chosen by grouped cross-validation "
-                         f"(mean flag ROC-AUC {r['score']}; grid {r['grid']})")
+                         f"(mean within-source flag ROC-AUC {r['score']}; grid {r['grid']})")
     for why in m.card.get("skipped", {}).values():
         lines.append(f"== {why}")
     bias = c.get("bias_identity_madlibs")
