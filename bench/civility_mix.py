@@ -78,7 +78,7 @@ def main() -> int:
         s = replace(spec, classifier=clf)
         t0 = time.perf_counter()
         if tune:
-            best = model.tune(s, lexicon, train, y, w, train["group"].to_numpy(), seed=0)
+            best = model.tune(s, lexicon, train, y, w, train["group"].to_numpy(), seed=0, powers=(1.0,))  # 0.2's study
             pipe = model.task_pipeline(s, lexicon, len(train), 0, reg=best["reg"])
         else:
             best, pipe = {}, model.task_pipeline(s, lexicon, len(train), 0)

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         w = model.balanced_weights(tr["civility"], tr["source"])
         t0 = time.perf_counter()
         chosen = model.tune(spec, lexicon, tr, y[train], w, groups[train], seed=0)
-        pipe = model.task_pipeline(spec, lexicon, len(tr), 0, reg=chosen["reg"]).fit(tr, y[train], clf__sample_weight=w)
+        pipe = model.task_pipeline(spec, lexicon, len(tr), 0, reg=chosen["reg"]).fit(
+            tr, y[train], clf__sample_weight=model.weights_at(w, chosen["weight_power"]))  # as modkit train does
         P = pipe.predict_proba(cc.iloc[test])
         for j, c in enumerate(pipe.classes_):
             P_mod[test, classes.index(str(c))] = P[:, j]

@@ -247,3 +247,25 @@ def test_training_figures_count_the_original_rows_not_the_swapped_copies(tmp_pat
     civ = m.card["metrics"]["civility"]
     n_real = sum(sum(v.values()) for v in m.card["counts"]["civility"].values())
     assert civ["all"]["n"] == n_real and m.card["identity_swap_copies"] == 4
+
+
+def test_weights_at_moves_balanced_weights_towards_equal():
+    w = np.array([1.0, 1.0, 10.0, 10.0])
+    assert np.allclose(model.weights_at(w, 1.0), w / w.mean())
+    half = model.weights_at(w, 0.5)
+    assert np.isclose(half.mean(), 1.0) and np.isclose(half[2] / half[0], np.sqrt(10))
+    assert np.allclose(model.weights_at(w, 0.0), 1.0)
+
+
+def test_tune_chooses_the_regularisation_and_the_weight_power_on_grouped_folds():
+    td = model.gather(schema_for("labels"), "labels", ["seeds"], data=["civil-comments-toxic-spans"], limit=600, seed=0)
+    df = td.examples["civility"]
+    spec = __import__("modkit.tasks", fromlist=["Registry"]).Registry.from_schema(schema_for("labels")).task("civility")
+    y = df["civility"].to_numpy().astype(str)
+    w = model.balanced_weights(df["civility"], df["source"])
+    got = model.tune(spec, data.load_lexicon(), df, y, w, df["group"].to_numpy(), seed=0, small=True)
+    assert got["weight_power"] in model.WEIGHT_POWERS and got["reg"] in model.GRIDS[spec.classifier]
+    assert len(got["grid"]) == len(model.GRIDS[spec.classifier]) * len(model.WEIGHT_POWERS)
+    assert got["score"] == max(v for v in got["grid"].values() if v == v)  # NaN-safe: the best point won
+    one = model.tune(spec, data.load_lexicon(), df, y, w, df["group"].to_numpy(), seed=0, small=True, powers=(1.0,))
+    assert one["weight_power"] == 1.0 and len(one["grid"]) == len(model.GRIDS[spec.classifier])

@@ -174,6 +174,9 @@ def value_score(P: np.ndarray, classes: Sequence[str], values: Sequence[str], n:
 # --------------------------------------------------------------------------------------------
 #: Regularisation grids searched by :func:`tune`: C of the logistic regression, alpha of the SVM.
 GRIDS = {"logistic": (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0), "linear-svm": (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)}
+#: How strongly the example weights equalise values and sources (:func:`weights_at`), chosen
+#: with the regularisation by :func:`tune`: 1 = fully (:func:`balanced_weights`), 0.5 = halfway.
+WEIGHT_POWERS = (1.0, 0.5)
 #: Regularisation when it is not tuned (``--no-tune``, or too few groups to tune on).
 DEFAULT_REG = {"logistic": 1.0, "linear-svm": 1e-4}
 
@@ -258,18 +261,28 @@ def _scores(est: Any, X: Any) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def weights_at(w: np.ndarray, power: float) -> np.ndarray:
+    """Example weights ``w`` (:func:`balanced_weights`) raised to ``power`` and renormalised to a
+    mean of 1: 1 keeps them, 0.5 moves them halfway towards equal weights (a class or source
+    with 10x the examples then weighs about 3x less each, not 10x), 0 makes them equal."""
+    v = np.asarray(w, dtype=np.float64) ** float(power)
+    return v / v.mean()
+
+
 def _tune_fold(spec: TaskSpec, lexicon: tuple[str, ...], X: pd.DataFrame, y: np.ndarray, w: np.ndarray,
-               train: np.ndarray, test: np.ndarray, grid: Sequence[float], seed: int, small: bool) -> list[float] | None:
-    """One fold of :func:`tune`: the features fitted once, the classifier once per grid value;
-    the held-out ranking score per grid value (None when a side lacks a class)."""
+               train: np.ndarray, test: np.ndarray, grid: Sequence[tuple[float, float]], seed: int,
+               small: bool) -> list[float] | None:
+    """One fold of :func:`tune`: the features fitted once, the classifier once per grid point
+    (regularisation, weight power); the held-out ranking score per point (None when a side lacks
+    a class)."""
     if len(set(y[train])) < 2 or len(set(y[test])) < 2:
         return None
     union = features_union(spec, lexicon, len(train), small)
     Xtr = union.fit_transform(X.iloc[train], y[train])
     Xte = union.transform(X.iloc[test])
     out = []
-    for g in grid:
-        est = _base(spec.classifier, g, seed).fit(Xtr, y[train], sample_weight=w[train])
+    for g, power in grid:
+        est = _base(spec.classifier, g, seed).fit(Xtr, y[train], sample_weight=weights_at(w[train], power))
         out.append(tuning_score(spec, y[test], _scores(est, Xte), [str(c) for c in est.classes_],
                                 X["source"].to_numpy()[test] if "source" in X else None))
     return out
@@ -287,31 +300,36 @@ def _folds_parallel(jobs: int, work: Callable[..., Any], args: list[tuple]) -> l
 
 
 def tune(spec: TaskSpec, lexicon: tuple[str, ...], X: pd.DataFrame, y: np.ndarray, w: np.ndarray,
-         groups: np.ndarray, seed: int = 0, small: bool = False, n_splits: int = 3, jobs: int = 1) -> dict[str, Any]:
-    """Choose the task's regularisation by grouped cross-validation (:func:`grouped_folds`,
+         groups: np.ndarray, seed: int = 0, small: bool = False, n_splits: int = 3, jobs: int = 1,
+         powers: Sequence[float] = WEIGHT_POWERS) -> dict[str, Any]:
+    """Choose the task's regularisation and how strongly its example weights equalise values and
+    sources (``powers``, :func:`weights_at`) by grouped cross-validation (:func:`grouped_folds`,
     ``n_splits`` folds): for each fold the features are fitted once, then the classifier once
-    per value of :data:`GRIDS`; the value with the best mean :func:`tuning_score` on the held-out
-    folds wins (ties: the stronger regularisation). The folds run in ``jobs`` processes (the
-    result does not depend on it). Returns ``{"param", "reg", "score", "grid"}``."""
-    grid = GRIDS[spec.classifier]
+    per point of :data:`GRIDS` x ``powers``; the point with the best mean :func:`tuning_score`
+    on the held-out folds wins (ties: the stronger regularisation, then the fuller balancing).
+    The folds run in ``jobs`` processes (the result does not depend on it). Returns
+    ``{"param", "reg", "weight_power", "score", "grid"}``; fit the final model with
+    ``weights_at(w, result["weight_power"])``."""
+    grid = [(g, p) for p in powers for g in GRIDS[spec.classifier]]
     param = "alpha" if spec.classifier == "linear-svm" else "C"
     folds = grouped_folds(y, groups, n_splits, seed)
-    scores: dict[float, list[float]] = {g: [] for g in grid}
+    scores: dict[tuple[float, float], list[float]] = {gp: [] for gp in grid}
     per_fold = _folds_parallel(jobs, _tune_fold, [(spec, lexicon, X, y, w, tr, te, grid, seed, small) for tr, te in folds])
     for fold in per_fold:
         if fold is not None:
-            for g, v in zip(grid, fold):
-                scores[g].append(v)
-    mean = {g: float(np.nanmean(v)) if v and not np.all(np.isnan(v)) else float("nan") for g, v in scores.items()}
-    ok = {g: v for g, v in mean.items() if np.isfinite(v)}
+            for gp, v in zip(grid, fold):
+                scores[gp].append(v)
+    mean = {gp: float(np.nanmean(v)) if v and not np.all(np.isnan(v)) else float("nan") for gp, v in scores.items()}
+    ok = {gp: v for gp, v in mean.items() if np.isfinite(v)}
     if not ok:
-        return {"param": param, "reg": DEFAULT_REG[spec.classifier], "score": None, "grid": {},
+        return {"param": param, "reg": DEFAULT_REG[spec.classifier], "weight_power": 1.0, "score": None, "grid": {},
                 "note": "too few groups or classes to tune: default regularisation"}
-    # stronger regularisation first: small C, large alpha
-    order = sorted(ok, key=lambda g: g if param == "C" else -g)
-    best = max(order, key=lambda g: round(ok[g], 4))
-    return {"param": param, "reg": best, "score": _r(ok[best]), "grid": {str(g): _r(v) for g, v in mean.items()},
-            "folds": len(folds)}
+    # stronger regularisation first (small C, large alpha), then the fuller balancing
+    order = sorted(ok, key=lambda gp: (gp[0] if param == "C" else -gp[0], -gp[1]))
+    best = max(order, key=lambda gp: round(ok[gp], 4))
+    label = (lambda gp: str(gp[0]) if len(powers) == 1 else f"{gp[0]}@w^{gp[1]}")
+    return {"param": param, "reg": best[0], "weight_power": best[1], "score": _r(ok[best]),
+            "grid": {label(gp): _r(v) for gp, v in mean.items()}, "folds": len(folds)}
 
 
 def task_pipeline(spec: TaskSpec, lexicon: tuple[str, ...], n_examples: int, seed: int = 0,
@@ -703,7 +721,7 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
     cross-validation; choose each flag's thresholds.
 
     A task without enough labels is left out (one line in ``card["skipped"]`` and the
-    warnings). Each task's regularisation is chosen by grouped cross-validation (:func:`tune`)
+    warnings). Each task's regularisation and the power of its example weights (:func:`weights_at`) are chosen by grouped cross-validation (:func:`tune`)
     unless ``tune_reg`` is False. The team's own labels weigh ``own_weight`` public corpora
     (:func:`balanced_weights`); labels only the platform gave (``labels import --from-status``)
     weigh ``platform_weight`` of the team's. A task with a flag marked ``bias`` trains on
@@ -773,16 +791,17 @@ def train(labels: str | Path | None = None, pages: Sequence[str | Path] = (),
             df = df.assign(augmented=False)
         y = df[spec.name].to_numpy(dtype=object).astype(str)
         w = balanced_weights(df[spec.name], df["source"], own_weight=own_weight, platform_weight=platform_weight)
-        share = pd.Series(w, index=df["source"].astype(str).to_numpy()).groupby(level=0).sum() / w.sum()
-        weight_share[spec.name] = {str(k): round(float(v), 4) for k, v in share.items()}
         reg = None
         if tune_reg and df["group"].nunique() >= 3:
             say(f"{spec.name}: choosing the regularisation by grouped cross-validation")
             chosen = tune(spec, lexicon, df, y, w, df["group"].to_numpy(), seed, small, jobs=jobs)
             reg = chosen["reg"]
+            w = weights_at(w, chosen["weight_power"])
             regularisation[spec.name] = chosen
         else:
             regularisation[spec.name] = {"reg": DEFAULT_REG[spec.classifier], "note": "not tuned"}
+        share = pd.Series(w, index=df["source"].astype(str).to_numpy()).groupby(level=0).sum() / w.sum()
+        weight_share[spec.name] = {str(k): round(float(v), 4) for k, v in share.items()}
         make = (lambda spec=spec, n=len(df), reg=reg: task_pipeline(spec, lexicon, n, seed, small, reg))
         if evaluate and df["group"].nunique() >= 2:
             say(f"{spec.name}: {len(df)} examples, grouped cross-validation and the final fit")
@@ -1257,8 +1276,8 @@ def summary_lines(m: TrainedModel) -> list[str]:
                      + ", ".join(f"{src} {v:.1%}" for src, v in share.items()))
     for name, r in m.card.get("regularisation", {}).items():
         if r.get("grid"):
-            lines.append(f"== {name}: {r['param']}={r['reg']} chosen by grouped cross-validation "
-                         f"(mean within-source flag ROC-AUC {r['score']}; grid {r['grid']})")
+            lines.append(f"== {name}: {r['param']}={r['reg']}, weights^{r.get('weight_power', 1.0)} chosen by grouped "
+                         f"cross-validation (mean within-source flag ROC-AUC {r['score']}; grid {r['grid']})")
     for why in m.card.get("skipped", {}).values():
         lines.append(f"== {why}")
     bias = c.get("bias_identity_madlibs")
@@ -1284,6 +1303,7 @@ __all__ = [
     "balanced_weights",
     "choose_threshold",
     "read_id_list",
+    "weights_at",
     "comment_frame",
     "flag_scores",
     "grouped_folds",

@@ -44,7 +44,7 @@ def train_cmd(
     identity_swaps: Annotated[int, typer.Option("--identity-swaps", help="Copies of each example naming a group of people, with the group swapped, for tasks with a bias flag (default 0: such tasks read no identity term at all, so the copies would be the same text).")] = 0,
     rescorer: Annotated[bool, typer.Option("--rescorer", help="Also train the e5 second stage (needs pip install 'modkit[rescore]'; ~10 examples/s per core).")] = False,
     rescorer_examples: Annotated[int, typer.Option("--rescorer-examples", help="Examples the e5 second stage is trained on, at most.")] = 2000,
-    no_tune: Annotated[bool, typer.Option("--no-tune", help="Keep the default regularisation instead of choosing it by grouped cross-validation.")] = False,
+    no_tune: Annotated[bool, typer.Option("--no-tune", help="Keep the default regularisation and full example weights instead of choosing them by grouped cross-validation.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the cross-validation folds and the final fit (feature extraction included); 0 = one per core. The model does not depend on it.")] = 0,
     exclude: Annotated[Path | None, typer.Option("--exclude", help="File of comment ids (one per line, e.g. the comment_id column of a held-out set) never trained on, public corpora included (public ids: cc-<id>, dv-<row>).")] = None,
 ) -> None:
