@@ -80,6 +80,10 @@ def test_excluded_comments_are_never_trained_on(tmp_path):
     assert len(civ) == len(cc) - 50 + (civ["source"] == "seed-labels").sum()
     with pytest.raises(ModkitError, match="held-missing.txt: no such file"):
         model.read_id_list(tmp_path / "held-missing.txt")
+    broken = tmp_path / "broken.csv"
+    broken.write_text('comment_id,text\n"cc-1,x\ncc-2,y\n', encoding="utf-8")  # a stray quote would swallow rows
+    with pytest.raises(ModkitError, match=r"broken.csv:2: unterminated quote"):
+        model.read_id_list(broken)
 
 
 def test_importers_map_onto_the_tasks_and_keep_the_source():

@@ -250,13 +250,9 @@ class _TokenMaps:
 
     def _add(self, tok: str) -> int:
         chars = self.chars
-        if self.blind and word_of(tok) in self.blind:  # read as nothing: no word, no n-gram
-            self.word_col.append(-1)
-            self.char_cols.append(np.zeros(0, dtype=np.int32))
-            self.char_counts.append(np.zeros(0))
-            k = self.cache[tok] = len(self.word_col) - 1
-            return k
-        cols = [j for g in char_ngrams(tok, self.lo, self.hi) if (j := chars.get(g, -1)) >= 0]
+        word = word_of(tok)
+        blinded = word in self.blind  # read as nothing: no word, no n-gram
+        cols = [] if blinded else [j for g in char_ngrams(tok, self.lo, self.hi) if (j := chars.get(g, -1)) >= 0]
         distinct = sorted(set(cols))
         if len(distinct) == len(cols):  # the usual case: no n-gram twice in one token
             counts = np.ones(len(cols))
@@ -265,7 +261,7 @@ class _TokenMaps:
             for j in cols:
                 tally[j] += 1
             counts = np.array(list(tally.values()), dtype=np.float64)
-        self.word_col.append(self.words.get(word_of(tok), -1))
+        self.word_col.append(-1 if blinded else self.words.get(word, -1))
         self.char_cols.append(np.array(distinct, dtype=np.int32))
         self.char_counts.append(counts)
         k = self.cache[tok] = len(self.word_col) - 1

@@ -265,9 +265,8 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
                 parts_of[t.name] = parts
                 # the whole batch's word block (its tokens and token maps are memoised), then the rows
                 word_blocks[t.name] = parts[0].word_block(texts).tocsr()[rows_a]
-                vocab_lists[t.name], explainable[t.name] = _vocabulary(parts[0])
-                if _trained_on_civility_corpora(m, t.name):
-                    explainable[t.name] = explainable[t.name] & _hostile_words(parts[0], m.lexicon)
+                only = span_words() | frozenset(m.lexicon) if _trained_on_civility_corpora(m, t.name) else None
+                vocab_lists[t.name], explainable[t.name] = _vocabulary(parts[0], only)
     thread_tasks = [t for t in reg.tasks if "thread" in t.features and t.model_flags]
     thread_flags = [f for t in thread_tasks for f in t.model_flags]
     caps_a, loglen_a, links_a, lex_a = (stats[c].to_numpy() for c in ("caps_ratio", "log_length", "links", "lexicon_hits"))
@@ -319,19 +318,21 @@ def _reasons(rows: list[int], reasons: list[str], m: TrainedModel, texts: list[s
         reasons[i] = "; ".join(bits)
 
 
-def _vocabulary(tf: TextTfidf) -> tuple[list[str], np.ndarray]:
+def _vocabulary(tf: TextTfidf, only: frozenset[str] | None = None) -> tuple[list[str], np.ndarray]:
     """A fitted TextTfidf's words in column order and which of them may be shown as a reason
-    (:func:`_explains`), computed once per fitted vocabulary (:func:`modkit.features.fitted_cache`)."""
+    (:func:`_explains`, and in ``only`` when it is given), computed once per fitted vocabulary
+    and ``only`` (:func:`modkit.features.fitted_cache`)."""
 
     def build() -> tuple[list[str], np.ndarray]:
         words = list(tf.words_)  # words_ maps word -> column, in column order
-        return words, np.fromiter(map(_explains, words), dtype=bool, count=len(words))
+        ok = (_explains(w) and (only is None or w in only) for w in words)
+        return words, np.fromiter(ok, dtype=bool, count=len(words))
 
-    return fitted_cache(tf, (tf.words_,), (), build, name="reasons")
+    return fitted_cache(tf, (tf.words_,), (only,), build, name="reasons")
 
 
 #: The public corpora whose civility labels make a task's word weights lean on topic words
-#: (:func:`_hostile_words` restricts its reasons): a news corpus of once-toxic comments teaches
+#: (its reasons are then only :func:`span_words` and lexicon words): a news corpus of once-toxic comments teaches
 #: "countries" a weight.
 CIVILITY_CORPORA = ("civil-comments-toxic-spans", "davidson-2017")
 
@@ -349,17 +350,6 @@ def span_words() -> frozenset[str]:
     with open(path, encoding="utf-8") as fh:
         next(fh)
         return frozenset(line.split("\t", 1)[0] for line in fh if line.strip())
-
-
-def _hostile_words(tf: TextTfidf, lexicon: Sequence[str]) -> np.ndarray:
-    """Which of a fitted TextTfidf's words a civility reason may name: the words people mark as
-    the hostile part of a comment (:func:`span_words`) and the model's lexicon words."""
-
-    def build() -> np.ndarray:
-        allowed = span_words() | frozenset(lexicon)
-        return np.fromiter((w in allowed for w in tf.words_), dtype=bool, count=len(tf.words_))
-
-    return fitted_cache(tf, (tf.words_,), (tuple(lexicon),), build, name="hostile-reasons")
 
 
 def _explains(word: str) -> bool:

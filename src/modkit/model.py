@@ -221,12 +221,17 @@ def features_union(spec: TaskSpec, lexicon: tuple[str, ...], n_examples: int, sm
 MIN_SOURCE_SIDE = 20
 
 
+def _targets(spec: TaskSpec, classes: list[str]) -> list[tuple[str, ...]]:
+    """What a task's ranking is scored on: its model flags' values, or each class of a task
+    without flags."""
+    return [f.values for f in spec.model_flags] or [(c,) for c in classes]
+
+
 def _ranking_score(spec: TaskSpec, y: np.ndarray, P: np.ndarray, classes: list[str]) -> float:
     """The mean ROC-AUC of the task's model flags (each flag's score against "the true value is
     one the flag stands for"), or the macro one-vs-rest ROC-AUC of a task without flags."""
     aucs = []
-    targets = [f.values for f in spec.model_flags] or [(c,) for c in classes]
-    for values in targets:
+    for values in _targets(spec, classes):
         pos = np.isin(y, values)
         if 0 < pos.sum() < len(pos):
             aucs.append(roc_auc_score(pos, value_score(P, classes, values)))
@@ -242,10 +247,11 @@ def tuning_score(spec: TaskSpec, y: np.ndarray, P: np.ndarray, classes: list[str
     chose alpha 1e-4, where held-out news comments wanted 3e-4."""
     if sources is None:
         return _ranking_score(spec, y, P, classes)
-    targets = [f.values for f in spec.model_flags] or [(c,) for c in classes]
+    targets = _targets(spec, classes)
+    src_of = np.asarray(sources).astype(str)
     per_source = []
-    for src in sorted(set(map(str, sources))):
-        rows = np.asarray(sources).astype(str) == src
+    for src in np.unique(src_of):
+        rows = src_of == src
         ok = all(MIN_SOURCE_SIDE <= np.isin(y[rows], v).sum() <= rows.sum() - MIN_SOURCE_SIDE for v in targets)
         if ok:
             per_source.append(_ranking_score(spec, y[rows], P[rows], classes))
@@ -669,17 +675,22 @@ def gather(schema: Any, labels: str | Path | None = None, pages: Sequence[str | 
 
 def read_id_list(path: str | Path) -> frozenset[str]:
     """Comment ids from a file: one per line (blank lines and ``#`` comments skipped), or a CSV
-    with a ``comment_id`` column (a flag CSV, a held-out split). For ``exclude``."""
-    import csv
+    with a ``comment_id`` column (a flag CSV, a held-out split), read by
+    :func:`modkit.csvsafe.rows` (a broken CSV is one error naming its line). For ``exclude``."""
+    from modkit import csvsafe
 
     p = Path(path)
     try:
         with open(p, encoding="utf-8-sig", newline="") as fh:
             first = fh.readline()
             fh.seek(0)
-            if "," in first and "comment_id" in next(csv.reader([first])):
-                return frozenset(r["comment_id"].strip() for r in csv.DictReader(fh) if (r.get("comment_id") or "").strip())
-            return frozenset(ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#"))
+            header = next((c for _, c in csvsafe.rows([first], p)), []) if "," in first else []
+            if "comment_id" not in header:
+                return frozenset(ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#"))
+            col = header.index("comment_id")
+            records = csvsafe.rows(fh, p)
+            next(records)
+            return frozenset(c[col].strip() for _, c in records if len(c) > col and c[col].strip())
     except FileNotFoundError:
         raise ModkitError(f"{p}: no such file (expected comment ids, one per line)") from None
     except UnicodeDecodeError as e:
@@ -1302,18 +1313,18 @@ __all__ = [
     "TrainedModel",
     "balanced_weights",
     "choose_threshold",
-    "read_id_list",
-    "weights_at",
     "comment_frame",
     "flag_scores",
     "grouped_folds",
     "is_pickle",
     "load_model",
     "model_file",
+    "read_id_list",
     "save",
     "summary_lines",
     "task_pipeline",
     "train",
     "value_score",
+    "weights_at",
 ]
 _ = comment_frame  # re-exported for notebook users
